@@ -1,0 +1,95 @@
+// Plain Raft value types shared by the consensus core, its storage and its callers.
+//
+// Vocabulary follows the Raft paper (Ongaro & Ousterhout, 2014) and Ongaro's thesis
+// (2014): term, index, vote, commit. Everything here is a value type with no
+// behaviour beyond size accounting; thread-safety is that of plain structs.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/status.h"
+
+namespace roster::consensus {
+
+using NodeId = std::uint64_t;
+using Term = std::uint64_t;
+using Index = std::uint64_t;
+
+// Node ids are positive; 0 means "nobody" (no vote, no known leader).
+inline constexpr NodeId kNoNode = 0;
+
+enum class EntryType : std::uint8_t {
+  kNormal = 0,      // application command (may be empty: a new leader's no-op)
+  kConfChange = 1,  // data is an EncodeConfChange() payload
+};
+
+struct Entry {
+  Term term = 0;
+  Index index = 0;
+  EntryType type = EntryType::kNormal;
+  std::string data;
+
+  // Bytes this entry counts for in message-size and in-flight limits.
+  std::uint64_t ByteSize() const { return data.size() + 24; }
+  bool operator==(const Entry&) const = default;
+};
+
+// What must survive a crash besides the entries: see the contract in raw_node.h.
+struct HardState {
+  Term term = 0;
+  NodeId vote = kNoNode;
+  Index commit = 0;
+
+  bool operator==(const HardState&) const = default;
+};
+
+// The membership: voters decide elections and commitment; learners only replicate.
+struct ConfState {
+  std::vector<NodeId> voters;    // sorted, unique
+  std::vector<NodeId> learners;  // sorted, unique, disjoint from voters
+
+  bool operator==(const ConfState&) const = default;
+};
+
+struct SnapshotMetadata {
+  Index index = 0;  // last entry the snapshot covers
+  Term term = 0;    // term of that entry
+  ConfState conf_state;
+
+  bool operator==(const SnapshotMetadata&) const = default;
+};
+
+struct Snapshot {
+  SnapshotMetadata metadata;
+  std::string data;  // the application's state, opaque to consensus
+
+  bool IsEmpty() const { return metadata.index == 0; }
+  bool operator==(const Snapshot&) const = default;
+};
+
+// One server at a time (thesis §4.1). kAddVoter on an existing learner promotes it.
+enum class ConfChangeType : std::uint8_t {
+  kAddVoter = 0,
+  kAddLearner = 1,
+  kRemoveNode = 2,
+};
+
+struct ConfChange {
+  ConfChangeType type = ConfChangeType::kAddVoter;
+  NodeId node_id = kNoNode;
+  std::string context;  // opaque to consensus (e.g. the new server's address)
+
+  bool operator==(const ConfChange&) const = default;
+};
+
+std::string EncodeConfChange(const ConfChange& change);
+Result<ConfChange> DecodeConfChange(std::string_view bytes);
+
+// Applies a change to a membership; InvalidArgument if it makes no sense
+// (removing an unknown node, demoting a voter to learner, leaving no voter).
+Result<ConfState> ApplyConfChange(const ConfState& conf, const ConfChange& change);
+
+}  // namespace roster::consensus

@@ -1,0 +1,435 @@
+#include "tests/sim/linearizability.h"
+
+#include <algorithm>
+#include <cstddef>
+#include <limits>
+#include <sstream>
+#include <string_view>
+#include <tuple>
+#include <unordered_map>
+#include <utility>
+
+namespace roster::sim {
+namespace {
+
+constexpr std::uint64_t kInfiniteTime = std::numeric_limits<std::uint64_t>::max();
+constexpr int kIllegalState = -1;
+constexpr int kAbsentValueId = 0;  // Interned id of "", the initial value of every key.
+constexpr std::size_t kMaxListedOps = 30;
+constexpr std::size_t kInitialCacheSlots = 64;
+
+enum class SearchOutcome { kLinearizable, kNotLinearizable, kTimedOut };
+
+// An operation on a single key with its values interned to small integers, so the
+// model state is an int and steps compare ints instead of strings.
+struct KeyOp {
+  std::size_t history_index = 0;
+  OpKind kind = OpKind::kRead;
+  int value = kAbsentValueId;
+  int expected = kAbsentValueId;
+  int output = kAbsentValueId;
+  bool completed = false;
+  bool ok = false;
+  std::uint64_t invoke_time = 0;
+  std::uint64_t return_time = kInfiniteTime;
+};
+
+// The register model: the state after applying `op` to `state`, or kIllegalState if
+// the recorded outcome of `op` is impossible in `state`. Incomplete reads never get here.
+int Step(const KeyOp& op, int state) {
+  switch (op.kind) {
+    case OpKind::kRead:
+      return state == op.output ? state : kIllegalState;
+    case OpKind::kWrite:
+      return op.value;
+    case OpKind::kCas:
+      // An incomplete CAS that failed is a no-op, the same as skipping it; so it is only
+      // worth linearising as a swap.
+      if (!op.completed || op.ok) return state == op.expected ? op.value : kIllegalState;
+      return state != op.expected ? state : kIllegalState;
+  }
+  return kIllegalState;
+}
+
+std::uint64_t Mix64(std::uint64_t x) {  // SplitMix64 finaliser.
+  x += 0x9E3779B97F4A7C15ull;
+  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
+  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
+  return x ^ (x >> 31);
+}
+
+// Set of visited (linearised-ops bitset, state) pairs: open addressing with linear
+// probing over a flat arena, so inserting costs no per-entry allocation.
+class StateCache {
+ public:
+  explicit StateCache(std::size_t words) : words_(words), slots_(kInitialCacheSlots, 0) {}
+
+  // Adds (bits, state) and returns true, or returns false if it was already present.
+  bool Insert(const std::vector<std::uint64_t>& bits, int state, std::uint64_t hash) {
+    if ((hashes_.size() + 1) * 2 > slots_.size()) Grow();
+    std::size_t mask = slots_.size() - 1;
+    std::size_t slot = hash & mask;
+    for (; slots_[slot] != 0; slot = (slot + 1) & mask) {
+      if (Matches(slots_[slot] - 1, bits, state, hash)) return false;
+    }
+    slots_[slot] = hashes_.size() + 1;
+    hashes_.push_back(hash);
+    states_.push_back(state);
+    bits_.insert(bits_.end(), bits.begin(), bits.end());
+    return true;
+  }
+
+ private:
+  bool Matches(std::size_t entry, const std::vector<std::uint64_t>& bits, int state,
+               std::uint64_t hash) const {
+    if (hashes_[entry] != hash || states_[entry] != state) return false;
+    return std::equal(bits.begin(), bits.end(), bits_.begin() + entry * words_);
+  }
+
+  void Grow() {
+    std::vector<std::size_t> slots(slots_.size() * 2, 0);
+    std::size_t mask = slots.size() - 1;
+    for (std::size_t entry = 0; entry < hashes_.size(); ++entry) {
+      std::size_t slot = hashes_[entry] & mask;
+      while (slots[slot] != 0) slot = (slot + 1) & mask;
+      slots[slot] = entry + 1;
+    }
+    slots_ = std::move(slots);
+  }
+
+  std::size_t words_;
+  std::vector<std::size_t> slots_;  // 0 = empty, else entry index + 1.
+  std::vector<std::uint64_t> hashes_;
+  std::vector<int> states_;
+  std::vector<std::uint64_t> bits_;  // words_ words per entry.
+};
+
+// Wing & Gong search over one key's operations. The history is a doubly linked list of
+// call and return events in time order; the search linearises a call that precedes
+// every remaining return, lifting it (and its return) out of the list, and backtracks on
+// reaching a return whose call it has not linearised. Incomplete operations have no
+// return event, so the search may linearise them anywhere after their call, or never.
+class Searcher {
+ public:
+  explicit Searcher(const std::vector<KeyOp>& ops)
+      : ops_(ops),
+        bits_((ops.size() + 63) / 64, 0),
+        op_hashes_(ops.size()),
+        cache_(bits_.size()) {
+    for (std::size_t i = 0; i < ops.size(); ++i) op_hashes_[i] = Mix64(i + 1);
+    BuildList();
+  }
+
+  SearchOutcome Run(std::uint64_t max_steps) {
+    int node = nodes_[0].next;
+    for (std::uint64_t steps = 0; pending_returns_ > 0; ++steps) {
+      if (steps >= max_steps) return SearchOutcome::kTimedOut;
+      if (nodes_[node].is_call) {
+        node = TryLinearize(node);
+      } else if (stack_.empty()) {
+        return SearchOutcome::kNotLinearizable;
+      } else {
+        node = Backtrack();
+      }
+    }
+    return SearchOutcome::kLinearizable;
+  }
+
+ private:
+  struct Node {
+    int prev = -1;
+    int next = -1;
+    int match = -1;  // Call node: its return node, or -1 if incomplete.
+    int op = -1;
+    bool is_call = false;
+  };
+  struct Frame {
+    int node;
+    int state;  // State before the call at `node` was linearised.
+  };
+  struct Event {
+    std::uint64_t time;
+    bool is_return;  // Calls sort before returns at the same time: closed intervals.
+    int op;
+    bool operator<(const Event& other) const {
+      return std::tie(time, is_return, op) < std::tie(other.time, other.is_return, other.op);
+    }
+  };
+
+  void BuildList() {
+    std::vector<Event> events;
+    for (std::size_t i = 0; i < ops_.size(); ++i) {
+      int op = static_cast<int>(i);
+      events.push_back({ops_[i].invoke_time, false, op});
+      if (ops_[i].completed) events.push_back({ops_[i].return_time, true, op});
+    }
+    std::sort(events.begin(), events.end());
+    nodes_.resize(events.size() + 1);  // nodes_[0] is the head sentinel.
+    std::vector<int> call_node(ops_.size(), -1);
+    for (std::size_t i = 0; i < events.size(); ++i) {
+      int n = static_cast<int>(i) + 1;
+      nodes_[n] = {n - 1, -1, -1, events[i].op, !events[i].is_return};
+      nodes_[n - 1].next = n;
+      if (events[i].is_return) nodes_[call_node[events[i].op]].match = n;
+      else call_node[events[i].op] = n;
+    }
+    pending_returns_ = events.size() - ops_.size();
+  }
+
+  // Returns the next node to visit.
+  int TryLinearize(int node) {
+    const Node& call = nodes_[node];
+    int next_state = Step(ops_[call.op], state_);
+    if (next_state == kIllegalState) return call.next;
+    Toggle(call.op);
+    if (!cache_.Insert(bits_, next_state, hash_ ^ Mix64(static_cast<std::uint64_t>(next_state)))) {
+      Toggle(call.op);
+      return call.next;
+    }
+    stack_.push_back({node, state_});
+    state_ = next_state;
+    Lift(node);
+    return nodes_[0].next;
+  }
+
+  // Undoes the most recent linearisation; returns the node after it.
+  int Backtrack() {
+    Frame frame = stack_.back();
+    stack_.pop_back();
+    state_ = frame.state;
+    Toggle(nodes_[frame.node].op);
+    Unlift(frame.node);
+    return nodes_[frame.node].next;
+  }
+
+  void Toggle(int op) {
+    bits_[op / 64] ^= std::uint64_t{1} << (op % 64);
+    hash_ ^= op_hashes_[op];
+  }
+
+  void Lift(int call) {
+    Unlink(call);
+    if (nodes_[call].match < 0) return;
+    Unlink(nodes_[call].match);
+    --pending_returns_;
+  }
+
+  void Unlift(int call) {  // Relinks in the reverse order of Lift.
+    if (nodes_[call].match >= 0) {
+      Relink(nodes_[call].match);
+      ++pending_returns_;
+    }
+    Relink(call);
+  }
+
+  void Unlink(int n) {
+    nodes_[nodes_[n].prev].next = nodes_[n].next;
+    if (nodes_[n].next >= 0) nodes_[nodes_[n].next].prev = nodes_[n].prev;
+  }
+
+  void Relink(int n) {
+    nodes_[nodes_[n].prev].next = n;
+    if (nodes_[n].next >= 0) nodes_[nodes_[n].next].prev = n;
+  }
+
+  const std::vector<KeyOp>& ops_;
+  std::vector<Node> nodes_;
+  std::vector<std::uint64_t> bits_;       // Which ops are linearised.
+  std::vector<std::uint64_t> op_hashes_;  // Zobrist hash of each op's bit.
+  std::uint64_t hash_ = 0;                // XOR of op_hashes_ of linearised ops.
+  StateCache cache_;
+  std::vector<Frame> stack_;
+  int state_ = kAbsentValueId;
+  std::size_t pending_returns_ = 0;  // Returns still in the list.
+};
+
+SearchOutcome Search(const std::vector<KeyOp>& ops, std::uint64_t max_steps) {
+  return Searcher(ops).Run(max_steps);
+}
+
+// Interns every value of one key's operations; "" is kAbsentValueId.
+class ValueIds {
+ public:
+  ValueIds() { ids_.emplace("", kAbsentValueId); }
+  int Of(std::string_view value) { return ids_.emplace(value, ids_.size()).first->second; }
+
+ private:
+  std::unordered_map<std::string_view, int> ids_;
+};
+
+KeyOp ToKeyOp(const Operation& op, std::size_t index, ValueIds& ids) {
+  KeyOp k;
+  k.history_index = index;
+  k.kind = op.kind;
+  k.value = ids.Of(op.value);
+  k.expected = ids.Of(op.expected);
+  k.output = ids.Of(op.output);
+  k.completed = op.completed;
+  k.ok = op.ok;
+  k.invoke_time = op.invoke_time;
+  k.return_time = op.completed ? op.return_time : kInfiniteTime;
+  return k;
+}
+
+// Keeps the operations invoked by `cut`; those that returned after it become incomplete.
+// Incomplete reads are dropped (they change nothing), as are operations invoked after
+// every completed one returned (they can be linearised last, where nothing sees them).
+std::vector<KeyOp> PrefixAt(const std::vector<KeyOp>& ops, std::uint64_t cut) {
+  std::uint64_t last_return = 0;
+  for (const KeyOp& op : ops) {
+    if (op.completed && op.return_time <= cut) last_return = std::max(last_return, op.return_time);
+  }
+  std::vector<KeyOp> prefix;
+  for (KeyOp op : ops) {
+    if (op.invoke_time > std::min(cut, last_return)) continue;
+    if (op.return_time > cut) {
+      op.completed = false;
+      op.return_time = kInfiniteTime;
+    }
+    if (op.completed || op.kind != OpKind::kRead) prefix.push_back(op);
+  }
+  return prefix;
+}
+
+std::vector<KeyOp> BuildKeyOps(const std::vector<Operation>& history,
+                               const std::vector<std::size_t>& indices) {
+  ValueIds ids;
+  std::vector<KeyOp> ops;
+  ops.reserve(indices.size());
+  for (std::size_t i : indices) ops.push_back(ToKeyOp(history[i], i, ids));
+  return PrefixAt(ops, kInfiniteTime);
+}
+
+// Operation indices grouped by key, in key order so results are deterministic.
+std::vector<std::pair<std::string_view, std::vector<std::size_t>>> GroupByKey(
+    const std::vector<Operation>& history) {
+  std::unordered_map<std::string_view, std::vector<std::size_t>> by_key;
+  for (std::size_t i = 0; i < history.size(); ++i) by_key[history[i].key].push_back(i);
+  std::vector<std::pair<std::string_view, std::vector<std::size_t>>> groups(
+      std::make_move_iterator(by_key.begin()), std::make_move_iterator(by_key.end()));
+  std::sort(groups.begin(), groups.end(),
+            [](const auto& a, const auto& b) { return a.first < b.first; });
+  return groups;
+}
+
+// Smallest cut time (a completed return time) at which the prefix is not linearizable,
+// given that the whole of `ops` is not. Prefix failure is monotone in the cut, so binary
+// search applies; a prefix whose search times out counts as passing.
+std::uint64_t FindFailingCut(const std::vector<KeyOp>& ops, std::uint64_t max_steps) {
+  std::vector<std::uint64_t> cuts;
+  for (const KeyOp& op : ops) {
+    if (op.completed) cuts.push_back(op.return_time);
+  }
+  std::sort(cuts.begin(), cuts.end());
+  cuts.erase(std::unique(cuts.begin(), cuts.end()), cuts.end());
+  std::size_t lo = 0;
+  std::size_t hi = cuts.size() - 1;
+  while (lo < hi) {
+    std::size_t mid = lo + (hi - lo) / 2;
+    if (Search(PrefixAt(ops, cuts[mid]), max_steps) == SearchOutcome::kNotLinearizable) {
+      hi = mid;
+    } else {
+      lo = mid + 1;
+    }
+  }
+  return cuts[lo];
+}
+
+std::string Quote(const std::string& s) { return "\"" + s + "\""; }
+
+std::string DescribeEffect(const Operation& op) {
+  switch (op.kind) {
+    case OpKind::kRead:
+      return "read " + Quote(op.key) + (op.completed ? " -> " + Quote(op.output) : "");
+    case OpKind::kWrite:
+      return "write " + Quote(op.key) + " = " + Quote(op.value);
+    case OpKind::kCas:
+      return "cas " + Quote(op.key) + " " + Quote(op.expected) + "->" + Quote(op.value) +
+             (op.completed ? (op.ok ? ": ok" : ": failed") : "");
+  }
+  return "?";
+}
+
+// Lists the ops of the failing prefix, most recent invocations last, at most
+// kMaxListedOps of them plus the ops returning at the cut.
+void ListPrefix(const std::vector<Operation>& history, const std::vector<KeyOp>& prefix,
+                std::uint64_t cut, std::ostringstream& out) {
+  std::vector<std::size_t> order(prefix.size());
+  for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+    return std::tie(prefix[a].invoke_time, prefix[a].history_index) <
+           std::tie(prefix[b].invoke_time, prefix[b].history_index);
+  });
+  std::size_t first_listed = order.size() > kMaxListedOps ? order.size() - kMaxListedOps : 0;
+  if (first_listed > 0) out << "  ... (earlier operations omitted)\n";
+  for (std::size_t rank = 0; rank < order.size(); ++rank) {
+    const KeyOp& op = prefix[order[rank]];
+    bool culprit = op.completed && op.return_time == cut;
+    if (rank < first_listed && !culprit) continue;
+    const Operation& original = history[op.history_index];
+    out << "  #" << op.history_index << " " << DescribeOperation(original);
+    if (original.completed && !op.completed) out << "  (still pending at time " << cut << ")";
+    if (culprit) out << "  <== cannot be linearized";
+    out << "\n";
+  }
+}
+
+std::string ExplainFailure(const std::vector<Operation>& history, std::string_view key,
+                           const std::vector<KeyOp>& ops, std::uint64_t max_steps) {
+  std::uint64_t cut = FindFailingCut(ops, max_steps);
+  std::vector<KeyOp> prefix = PrefixAt(ops, cut);
+  std::ostringstream out;
+  out << "key \"" << key << "\" is not linearizable: the history up to logical time " << cut
+      << " already has no valid linearization.\n"
+      << "Operations of that smallest failing prefix (" << prefix.size()
+      << ", by invocation time; #n = index in the history):\n";
+  ListPrefix(history, prefix, cut, out);
+  return out.str();
+}
+
+CheckResult CheckMalformed(const std::vector<Operation>& history) {
+  for (std::size_t i = 0; i < history.size(); ++i) {
+    const Operation& op = history[i];
+    if (op.completed && op.return_time < op.invoke_time) {
+      return {false, op.key,
+              "malformed history: operation #" + std::to_string(i) +
+                  " returned before it was invoked: " + DescribeOperation(op) + "\n",
+              false};
+    }
+  }
+  return {};
+}
+
+}  // namespace
+
+std::string DescribeOperation(const Operation& op) {
+  std::string times = "[invoke " + std::to_string(op.invoke_time) + ", " +
+                      (op.completed ? "return " + std::to_string(op.return_time)
+                                    : std::string("no response")) +
+                      "]";
+  return "client " + std::to_string(op.client_id) + " " + DescribeEffect(op) + " " + times;
+}
+
+CheckResult CheckHistory(const std::vector<Operation>& history,
+                         std::uint64_t max_steps_per_key) {
+  CheckResult result = CheckMalformed(history);
+  if (!result.linearizable) return result;
+  for (const auto& [key, indices] : GroupByKey(history)) {
+    std::vector<KeyOp> ops = BuildKeyOps(history, indices);
+    SearchOutcome outcome = Search(ops, max_steps_per_key);
+    if (outcome == SearchOutcome::kNotLinearizable) {
+      return {false, std::string(key), ExplainFailure(history, key, ops, max_steps_per_key),
+              result.timed_out};
+    }
+    if (outcome == SearchOutcome::kTimedOut && !result.timed_out) {
+      result = {true, std::string(key),
+                "key \"" + std::string(key) + "\": search gave up after " +
+                    std::to_string(max_steps_per_key) + " steps over " +
+                    std::to_string(ops.size()) + " operations; linearizability unknown.\n",
+                true};
+    }
+  }
+  return result;
+}
+
+}  // namespace roster::sim
