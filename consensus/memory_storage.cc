@@ -1,4 +1,5 @@
 #include <algorithm>
+#include <iterator>
 
 #include "base/check.h"
 #include "consensus/storage.h"
@@ -57,7 +58,7 @@ Result<SnapshotChunk> MemoryStorage::ReadSnapshotChunk(std::uint64_t offset,
   return chunk;
 }
 
-void MemoryStorage::Append(const std::vector<Entry>& entries) {
+void MemoryStorage::Append(std::vector<Entry> entries) {
   if (entries.empty()) return;
   const Index offset = entries_.front().index;
   const Index first_new = entries.front().index;
@@ -67,7 +68,7 @@ void MemoryStorage::Append(const std::vector<Entry>& entries) {
     CHECK_EQ(entries[i].index, entries[i - 1].index + 1) << "non-contiguous append";
   }
   entries_.resize(first_new - offset);  // drops the conflicting suffix, if any
-  entries_.insert(entries_.end(), entries.begin(), entries.end());
+  std::move(entries.begin(), entries.end(), std::back_inserter(entries_));
 }
 
 void MemoryStorage::ApplySnapshot(Snapshot snapshot) {

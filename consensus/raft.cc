@@ -151,7 +151,7 @@ void Raft::BecomeLeader() {
   // §8: a new leader appends a no-op of its own term; committing it commits everything
   // before it, and until then it serves no ReadIndex and accepts no membership change.
   Entry noop{term_, log_.LastIndex() + 1, EntryType::kNormal, ""};
-  log_.Append({noop});
+  log_.Append(noop);
   pending_conf_index_ = noop.index;
   broadcast_pending_ = true;
   LOG(DEBUG) << "node " << id_ << " became leader at term " << term_;
@@ -298,7 +298,7 @@ Status Raft::ValidateMessage(const Message& m) const {
   return Status::Ok();
 }
 
-Status Raft::Step(const Message& m) {
+Status Raft::Step(Message m) {
   RETURN_IF_ERROR(ValidateMessage(m));
   if (!StepStaleOrNewerTerm(m)) return Status::Ok();
   if (m.type == MessageType::kVote || m.type == MessageType::kPreVote) {
@@ -316,7 +316,7 @@ Status Raft::Step(const Message& m) {
 
 // ---- Follower and candidate ---------------------------------------------------
 
-void Raft::StepCandidate(const Message& m) {
+void Raft::StepCandidate(Message& m) {
   const MessageType vote_response =
       role_ == Role::kPreCandidate ? MessageType::kPreVoteResponse : MessageType::kVoteResponse;
   switch (m.type) {
@@ -346,7 +346,7 @@ void Raft::StepCandidate(const Message& m) {
   }
 }
 
-void Raft::StepFollower(const Message& m) {
+void Raft::StepFollower(Message& m) {
   switch (m.type) {
     case MessageType::kAppend:
       election_elapsed_ = 0;
@@ -374,7 +374,7 @@ void Raft::StepFollower(const Message& m) {
   }
 }
 
-void Raft::HandleAppend(const Message& m) {
+void Raft::HandleAppend(Message& m) {
   Message response;
   response.type = MessageType::kAppendResponse;
   response.to = m.from;
@@ -384,7 +384,7 @@ void Raft::HandleAppend(const Message& m) {
     Send(std::move(response));
     return;
   }
-  if (std::optional<Index> last = log_.MaybeAppend(m.index, m.log_term, m.commit, m.entries)) {
+  if (std::optional<Index> last = log_.MaybeAppend(m.index, m.log_term, m.commit, std::move(m.entries))) {
     response.index = *last;
     Send(std::move(response));
     return;

@@ -30,7 +30,7 @@ class Raft {
 
   // Inputs (see RawNode for their contracts).
   void Tick();
-  Status Step(const Message& message);
+  Status Step(Message message);
   Status Campaign();
   Result<ProposalId> Propose(std::string data, EntryType type);
   Result<ProposalId> ProposeConfChange(const ConfChange& change);
@@ -81,9 +81,9 @@ class Raft {
   Status ValidateMessage(const Message& message) const;
 
   // raft.cc: follower and candidate
-  void StepFollower(const Message& message);
-  void StepCandidate(const Message& message);
-  void HandleAppend(const Message& message);
+  void StepFollower(Message& message);
+  void StepCandidate(Message& message);
+  void HandleAppend(Message& message);
   void HandleHeartbeat(const Message& message);
   void HandleSnapshotChunk(const Message& message);
   bool RestoreSnapshot(Snapshot snapshot);

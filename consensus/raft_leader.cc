@@ -22,7 +22,7 @@ Result<ProposalId> Raft::Propose(std::string data, EntryType type) {
   }
   Entry entry{term_, log_.LastIndex() + 1, type, std::move(data)};
   const ProposalId id{entry.index, entry.term};
-  log_.Append({std::move(entry)});
+  log_.Append(std::move(entry));
   // Appends go out once per Ready (FlushBroadcast), so a burst of proposals travels
   // in one message per follower instead of one message per proposal.
   broadcast_pending_ = true;

@@ -1,6 +1,7 @@
 #include "consensus/raft_log.h"
 
 #include <algorithm>
+#include <iterator>
 
 #include "base/check.h"
 
@@ -86,7 +87,7 @@ Result<std::vector<Entry>> RaftLog::Slice(Index lo, Index hi, std::uint64_t max_
 }
 
 std::optional<Index> RaftLog::MaybeAppend(Index prev_index, Term prev_term, Index leader_commit,
-                                          const std::vector<Entry>& entries) {
+                                          std::vector<Entry> entries) {
   if (!MatchTerm(prev_index, prev_term)) return std::nullopt;
   const Index last_new = prev_index + entries.size();
   // Skip the entries we already have; the first conflicting one and after are replaced.
@@ -102,30 +103,43 @@ std::optional<Index> RaftLog::MaybeAppend(Index prev_index, Term prev_term, Inde
   if (first_conflict < entries.size()) {
     CHECK_GT(entries[first_conflict].index, committed_)
         << "a leader tried to overwrite a committed entry: the logs have diverged";
-    TruncateAndAppend(std::vector<Entry>(entries.begin() + first_conflict, entries.end()));
+    entries.erase(entries.begin(), entries.begin() + static_cast<std::ptrdiff_t>(first_conflict));
+    TruncateAndAppend(std::move(entries));
   }
   CommitTo(std::min(leader_commit, last_new));
   return last_new;
 }
 
-Index RaftLog::Append(const std::vector<Entry>& entries) {
+Index RaftLog::Append(std::vector<Entry> entries) {
   if (entries.empty()) return LastIndex();
   CHECK_GT(entries.front().index, committed_) << "appending over committed entries";
-  TruncateAndAppend(entries);
+  TruncateAndAppend(std::move(entries));
   return LastIndex();
 }
 
-void RaftLog::TruncateAndAppend(const std::vector<Entry>& entries) {
+Index RaftLog::Append(Entry entry) {
+  CHECK_GT(entry.index, committed_) << "appending over committed entries";
+  if (entry.index == LastIndex() + 1 && !unstable_entries_.empty()) {
+    unstable_entries_.push_back(std::move(entry));  // the leader's common case
+    return LastIndex();
+  }
+  std::vector<Entry> entries;
+  entries.push_back(std::move(entry));
+  TruncateAndAppend(std::move(entries));
+  return LastIndex();
+}
+
+void RaftLog::TruncateAndAppend(std::vector<Entry> entries) {
   const Index first = entries.front().index;
   CHECK_LE(first, LastIndex() + 1) << "append would leave a gap";
-  if (unstable_entries_.empty() || first < UnstableOffset()) {
-    // Replace from `first`: keep unstable only if it starts after first (it cannot) —
-    // so the unstable suffix is exactly `entries`, which will overwrite storage.
-    unstable_entries_ = entries;
+  if (unstable_entries_.empty() || first <= UnstableOffset()) {
+    // Everything unstable from `first` on is replaced, and so is anything in storage
+    // from `first` on once these are persisted (storage truncates on append).
+    unstable_entries_ = std::move(entries);
     return;
   }
   unstable_entries_.resize(first - UnstableOffset());
-  unstable_entries_.insert(unstable_entries_.end(), entries.begin(), entries.end());
+  std::move(entries.begin(), entries.end(), std::back_inserter(unstable_entries_));
 }
 
 bool RaftLog::IsUpToDate(Index last_index, Term last_term) const {

@@ -38,9 +38,10 @@ class RaftLog {
   // Returns the last new index on success, nullopt if the log does not match.
   // CHECK-fails if it would truncate committed entries (that is divergence).
   std::optional<Index> MaybeAppend(Index prev_index, Term prev_term, Index leader_commit,
-                                   const std::vector<Entry>& entries);
+                                   std::vector<Entry> entries);
   // Appends at the end (the leader's own proposals). Returns the new last index.
-  Index Append(const std::vector<Entry>& entries);
+  Index Append(std::vector<Entry> entries);
+  Index Append(Entry entry);
 
   // §5.4.1: is a log ending at (last_index, last_term) at least as up-to-date as ours?
   bool IsUpToDate(Index last_index, Term last_term) const;
@@ -80,7 +81,7 @@ class RaftLog {
  private:
   Index StableLastIndex() const;
   Index UnstableOffset() const;  // index of unstable_entries_[0] when non-empty
-  void TruncateAndAppend(const std::vector<Entry>& entries);
+  void TruncateAndAppend(std::vector<Entry> entries);
 
   LogStorage* storage_;
   std::uint64_t max_committed_bytes_per_ready_;

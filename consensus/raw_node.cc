@@ -41,7 +41,7 @@ Result<ProposalId> RawNode::Propose(std::string data) {
 Result<ProposalId> RawNode::ProposeConfChange(const ConfChange& change) {
   return raft_->ProposeConfChange(change);
 }
-Status RawNode::Step(const Message& message) { return raft_->Step(message); }
+Status RawNode::Step(Message message) { return raft_->Step(std::move(message)); }
 Status RawNode::ReadIndex(std::string context) { return raft_->ReadIndex(std::move(context)); }
 Status RawNode::TransferLeadership(NodeId target) { return raft_->TransferLeadership(target); }
 void RawNode::ReportUnreachable(NodeId peer) { raft_->ReportUnreachable(peer); }

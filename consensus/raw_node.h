@@ -154,7 +154,7 @@ class RawNode {
 
   // Delivers a message from a peer. InvalidArgument for a message addressed to another
   // node; anything else malformed or stale is ignored as the protocol says.
-  Status Step(const Message& message);
+  Status Step(Message message);
 
   // Requests a linearizable read point; it arrives in a later Ready's read_states with
   // the same context. On a follower the request goes to the leader; without a leader,

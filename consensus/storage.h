@@ -83,7 +83,7 @@ class MemoryStorage : public LogStorage {
   // Appends entries, first truncating any existing entries at or after the first new
   // index (a follower overwriting a conflicting suffix). Entries must be contiguous
   // and must not start beyond LastIndex()+1 or at or before the snapshot index.
-  void Append(const std::vector<Entry>& entries);
+  void Append(std::vector<Entry> entries);
 
   // Replaces everything with the snapshot (a follower installing what the leader sent).
   // Ignored if it is older than the current snapshot.
