@@ -47,6 +47,10 @@ Status ValidateConfig(const Config& config) {
     return InvalidArgument("max_inflight_messages must be positive");
   }
   if (config.snapshot_chunk_bytes == 0) return InvalidArgument("snapshot_chunk_bytes must be positive");
+  if (config.applied < config.storage->GetSnapshotMetadata().index) {
+    // Entries after `applied` would be applied to a state that lacks the snapshot.
+    return InvalidArgument("applied is behind the storage's snapshot: restore it first");
+  }
   return Status::Ok();
 }
 

@@ -50,8 +50,10 @@ struct Config {
   // The log; must outlive the RawNode. Its InitialState gives term, vote, commit and
   // the membership (MemoryStorage::Bootstrap for a new cluster).
   LogStorage* storage = nullptr;
-  // Highest index the application has already applied (after a restart: the index of
-  // the snapshot it restored). Committed entries after it are handed out again.
+  // Highest index the application has already applied: after a restart, the index of
+  // the snapshot it restored (at least the storage's snapshot index). Committed entries
+  // after it are handed out again, membership changes included, which is how the
+  // membership after the snapshot is rebuilt.
   Index applied = 0;
 
   // A follower that hears from no leader for a random time in
@@ -130,7 +132,8 @@ struct ProposalId {
 
 class RawNode {
  public:
-  // InvalidArgument for a bad config (id 0, no storage, election_ticks <= heartbeat_ticks).
+  // InvalidArgument for a bad config (id 0, no storage, election_ticks <= heartbeat_ticks,
+  // applied behind the storage's snapshot).
   static Result<std::unique_ptr<RawNode>> Create(const Config& config);
   ~RawNode();
   RawNode(const RawNode&) = delete;
