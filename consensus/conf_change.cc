@@ -55,6 +55,19 @@ Result<ConfChange> DecodeConfChange(std::string_view bytes) {
   return change;
 }
 
+BootstrapLog MakeBootstrap(const ConfState& conf_state) {
+  BootstrapLog bootstrap;
+  auto add = [&bootstrap](ConfChangeType type, NodeId id) {
+    const Index index = bootstrap.entries.size() + 1;
+    bootstrap.entries.push_back(
+        Entry{1, index, EntryType::kConfChange, EncodeConfChange({type, id, ""})});
+  };
+  for (NodeId id : conf_state.voters) add(ConfChangeType::kAddVoter, id);
+  for (NodeId id : conf_state.learners) add(ConfChangeType::kAddLearner, id);
+  bootstrap.hard_state = {1, kNoNode, bootstrap.entries.size()};
+  return bootstrap;
+}
+
 Result<ConfState> ApplyConfChange(const ConfState& conf, const ConfChange& change) {
   if (change.node_id == kNoNode) return InvalidArgument("conf change names node 0");
   ConfState next = conf;

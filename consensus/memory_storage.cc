@@ -10,7 +10,9 @@ MemoryStorage::MemoryStorage() : entries_(1) {}  // the dummy entry at index 0, 
 
 void MemoryStorage::Bootstrap(const ConfState& conf_state) {
   CHECK_EQ(LastIndex(), 0u) << "bootstrap of a storage that already holds a log";
-  snapshot_.metadata.conf_state = conf_state;
+  BootstrapLog bootstrap = MakeBootstrap(conf_state);
+  Append(std::move(bootstrap.entries));
+  hard_state_ = bootstrap.hard_state;
 }
 
 InitialState MemoryStorage::GetInitialState() const {

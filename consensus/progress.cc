@@ -21,6 +21,12 @@ void Inflights::FreeLE(Index index) {
   }
 }
 
+void Inflights::FreeFirstOne() {
+  if (window_.empty()) return;
+  bytes_ -= window_.front().bytes;
+  window_.pop_front();
+}
+
 void Inflights::Reset() {
   window_.clear();
   bytes_ = 0;

@@ -27,6 +27,8 @@ class Inflights {
   void Add(Index last_index, std::uint64_t bytes);
   // Forgets every append whose last index is <= index (they were acknowledged).
   void FreeLE(Index index);
+  // Forgets the oldest append: its acknowledgement is presumed lost.
+  void FreeFirstOne();
   void Reset();
 
   bool Full() const;

@@ -77,19 +77,33 @@ Raft::Raft(const Config& config)
     CHECK_LE(config.applied, log_.committed()) << "applied beyond the commit index";
     log_.set_applied(std::max(config.applied, log_.applied()));
   }
+  conf_index_ = config.storage->GetSnapshotMetadata().index;
+  ReplayCommittedConfChanges();
   BecomeFollower(term_, kNoNode);
+}
+
+// Committed membership changes are durable facts: take them into account now rather
+// than when the application re-applies them, so a restarted (or just bootstrapped)
+// node never campaigns or counts votes on a stale membership.
+void Raft::ReplayCommittedConfChanges() {
+  if (log_.committed() <= conf_index_) return;
+  Result<std::vector<Entry>> entries =
+      log_.Slice(conf_index_ + 1, log_.committed() + 1, std::numeric_limits<std::uint64_t>::max());
+  CHECK(entries.ok()) << "committed entries after the snapshot are missing: "
+                      << entries.status().ToString();
+  for (const Entry& entry : *entries) {
+    if (entry.type == EntryType::kConfChange) SwitchConf(entry);
+  }
+  conf_index_ = log_.committed();
 }
 
 // ---- Output ----------------------------------------------------------------
 
 void Raft::Send(Message message) {
   message.from = id_;
-  // Every message but a forwarded request carries our term; a pre-vote request and a
-  // granted pre-vote response carry the term of the election they are about.
-  if (message.term == 0 && message.type != MessageType::kPreVote &&
-      message.type != MessageType::kPreVoteResponse) {
-    message.term = term_;
-  }
+  // Every message carries our term unless it names one: a pre-vote request and a granted
+  // pre-vote response carry the term of the election they are about.
+  if (message.term == 0) message.term = term_;
   if (NeedsPersistence(message.type)) {
     persisted_messages_.push_back(std::move(message));
   } else {
@@ -170,9 +184,9 @@ bool Raft::IsMember(NodeId id) const {
 // ---- Elections ---------------------------------------------------------------
 
 bool Raft::HasUnappliedConfChange() const {
-  if (log_.committed() <= log_.applied()) return false;
+  if (log_.committed() <= conf_index_) return false;
   Result<std::vector<Entry>> entries =
-      log_.Slice(std::max(log_.applied() + 1, log_.FirstIndex()), log_.committed() + 1,
+      log_.Slice(std::max(conf_index_ + 1, log_.FirstIndex()), log_.committed() + 1,
                  std::numeric_limits<std::uint64_t>::max());
   if (!entries.ok()) return true;  // cannot tell: be conservative
   return std::any_of(entries->begin(), entries->end(),
@@ -291,7 +305,6 @@ bool Raft::StepStaleOrNewerTerm(const Message& m) {
 Status Raft::ValidateMessage(const Message& m) const {
   if (m.to != id_) return InvalidArgument("message addressed to another node");
   if (m.from == kNoNode || m.from == id_) return InvalidArgument("message from an invalid sender");
-  if (m.term == 0) return InvalidArgument("message without a term");
   for (std::size_t i = 0; i < m.entries.size(); ++i) {
     const Entry& e = m.entries[i];
     if (e.index != m.index + 1 + i) return InvalidArgument("entries are not contiguous");
@@ -460,6 +473,7 @@ bool Raft::RestoreSnapshot(Snapshot snapshot) {
   }
   log_.Restore(metadata);
   conf_state_ = metadata.conf_state;
+  conf_index_ = metadata.index;
   received_snapshot_ = std::move(snapshot);
   return true;
 }
@@ -486,18 +500,20 @@ void Raft::TickElection() {
 // ---- Membership ---------------------------------------------------------------------
 
 void Raft::ApplyConfChangeEntry(const Entry& entry) {
+  if (entry.index <= conf_index_) return;  // already taken into account at start-up
+  conf_index_ = entry.index;
+  SwitchConf(entry);
+}
+
+void Raft::SwitchConf(const Entry& entry) {
+  // The leader validated the change against the membership of the log before it, and
+  // proposes one change at a time, so a committed change always applies. If it does
+  // not, this node's membership has diverged and continuing could elect two leaders.
   Result<ConfChange> change = DecodeConfChange(entry.data);
-  if (!change.ok()) {
-    LOG(ERROR) << "node " << id_ << " skips undecodable conf change at " << entry.index;
-    return;
-  }
+  CHECK(change.ok()) << "node " << id_ << ": undecodable conf change at " << entry.index;
   Result<ConfState> next = ApplyConfChange(conf_state_, *change);
-  if (!next.ok()) {
-    // Deterministic on every node (all apply the same sequence), so skipping is safe.
-    LOG(WARNING) << "node " << id_ << " skips conf change at " << entry.index << ": "
-                 << next.status().ToString();
-    return;
-  }
+  CHECK(next.ok()) << "node " << id_ << ": conf change at " << entry.index
+                   << " does not apply, membership diverged: " << next.status().ToString();
   conf_state_ = std::move(next).value();
   if (role_ != Role::kLeader) return;
   SyncProgressWithConf();

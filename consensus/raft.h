@@ -75,6 +75,8 @@ class Raft {
   bool IsMember(NodeId id) const;
   bool Promotable() const { return IsVoter(id_); }
   bool HasUnappliedConfChange() const;
+  void ReplayCommittedConfChanges();
+  void SwitchConf(const Entry& entry);
   void StartCampaign(bool pre_vote, bool transfer);
   void StepVoteRequest(const Message& message);
   bool StepStaleOrNewerTerm(const Message& message);  // false: message consumed
@@ -127,6 +129,7 @@ class Raft {
   Role role_ = Role::kFollower;
   RaftLog log_;
   ConfState conf_state_;
+  Index conf_index_ = 0;  // conf_state_ reflects every conf change up to this index
   DeterministicRandom random_;
 
   int election_elapsed_ = 0;  // ticks since the last election timeout or valid leader contact

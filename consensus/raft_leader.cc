@@ -137,7 +137,16 @@ void Raft::HandleHeartbeatResponse(const Message& m, Progress& progress) {
     return;
   }
   progress.SetProbeSent(false);
-  if (progress.match() < log_.LastIndex()) SendAppend(m.from, false);
+  // The follower is alive, yet the window is full: acknowledgements were lost (or the
+  // follower restarted and forgot what it was sent). Let one more append through; it
+  // either lands or is rejected, which sends the follower back to probing.
+  if (progress.state() == ProgressState::kReplicate && progress.inflights().Full()) {
+    progress.inflights().FreeFirstOne();
+  }
+  // A lagging follower gets an append even if we believe its entries are in flight:
+  // if they were lost (or rejected out of order), the empty append's prev index makes
+  // it reject, and the rejection resets `next` to where it really is.
+  if (progress.match() < log_.LastIndex()) SendAppend(m.from, /*send_if_empty=*/true);
 }
 
 void Raft::HandleSnapshotResponse(const Message& m, Progress& progress) {

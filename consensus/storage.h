@@ -18,7 +18,8 @@ namespace roster::consensus {
 
 struct InitialState {
   HardState hard_state;
-  ConfState conf_state;  // membership as of the snapshot (the bootstrap membership if none)
+  ConfState conf_state;  // membership as of the snapshot (empty if none); later changes
+                         // are in the log and take effect as they are applied
 };
 
 // A piece of the current snapshot, for InstallSnapshot in chunks.
@@ -65,7 +66,7 @@ class MemoryStorage : public LogStorage {
  public:
   MemoryStorage();
 
-  // Sets the membership of a brand-new cluster (before any entry exists).
+  // Writes the log of a brand-new cluster (MakeBootstrap in types.h).
   void Bootstrap(const ConfState& conf_state);
 
   InitialState GetInitialState() const override;

@@ -88,6 +88,17 @@ struct ConfChange {
 std::string EncodeConfChange(const ConfChange& change);
 Result<ConfChange> DecodeConfChange(std::string_view bytes);
 
+// The log of a brand-new cluster: at term 1, one kConfChange entry per member (voters,
+// then learners), all committed (hard state term 1, commit = their count). Membership
+// lives in the log and in snapshots only, so a node that joins later with an empty log
+// rebuilds it by replaying these entries (as etcd and hashicorp/raft bootstrap).
+// Every founding member must bootstrap with the same ConfState.
+struct BootstrapLog {
+  std::vector<Entry> entries;
+  HardState hard_state;
+};
+BootstrapLog MakeBootstrap(const ConfState& conf_state);
+
 // Applies a change to a membership; InvalidArgument if it makes no sense
 // (removing an unknown node, demoting a voter to learner, leaving no voter).
 Result<ConfState> ApplyConfChange(const ConfState& conf, const ConfChange& change);

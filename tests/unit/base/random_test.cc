@@ -1,9 +1,10 @@
-#include <catch2/catch.hpp>
-
 #include <set>
 
 #include "base/clock.h"
 #include "base/random.h"
+
+// Catch2 last: its CHECK must not replace base/check.h's inside project headers.
+#include <catch2/catch.hpp>
 
 namespace roster {
 namespace {

@@ -1,6 +1,7 @@
-#include <catch2/catch.hpp>
-
 #include "base/status.h"
+
+// Catch2 last: its CHECK must not replace base/check.h's inside project headers.
+#include <catch2/catch.hpp>
 
 namespace roster {
 namespace {
