@@ -113,7 +113,7 @@ void Raft::Send(Message message) {
 
 bool Raft::HasPendingOutput() const {
   return !messages_.empty() || !persisted_messages_.empty() || !read_states_.empty() ||
-         received_snapshot_.has_value() || broadcast_pending_;
+         received_snapshot_.has_value() || broadcast_pending_ || ReadRoundStartable();
 }
 
 // ---- Roles -----------------------------------------------------------------
@@ -440,7 +440,8 @@ void Raft::HandleSnapshotChunk(const Message& m) {
   }
   response.type = MessageType::kSnapshotResponse;
   response.index = metadata.index;
-  if (m.snapshot_offset == 0) receiving_snapshot_ = Snapshot{metadata, ""};
+  const bool same_snapshot = receiving_snapshot_ && receiving_snapshot_->metadata == metadata;
+  if (m.snapshot_offset == 0 && !same_snapshot) receiving_snapshot_ = Snapshot{metadata, ""};
   if (!receiving_snapshot_ || receiving_snapshot_->metadata != metadata ||
       m.snapshot_offset != receiving_snapshot_->data.size()) {
     // Out of order, duplicated, or for another snapshot: say what we have.

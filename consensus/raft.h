@@ -39,7 +39,9 @@ class Raft {
   void ReportUnreachable(NodeId peer);
 
   // Ready plumbing, used by RawNode.
-  void FlushBroadcast();  // sends the appends that proposals since the last call need
+  // Sends what calls since the last Ready batched up: appends for new proposals, and a
+  // ReadIndex round for queued reads.
+  void FlushBatches();
   bool HasPendingOutput() const;
   std::vector<Message> TakeMessages() { return std::exchange(messages_, {}); }
   std::vector<Message> TakePersistedMessages() { return std::exchange(persisted_messages_, {}); }
@@ -107,6 +109,7 @@ class Raft {
   void ResetProgress();
   void SyncProgressWithConf();
   void MaybeStartReadRound();
+  bool ReadRoundStartable() const;
   void DeliverReads(std::vector<CompletedRead> reads);
   void FailPendingReads();
   void AbortLeaderTransfer() { lead_transferee_ = kNoNode; }
@@ -140,7 +143,7 @@ class Raft {
   std::map<NodeId, Progress> progress_;          // leader: every member, itself included
   Index pending_conf_index_ = 0;                 // leader: last conf change proposed
   NodeId lead_transferee_ = kNoNode;             // leader: transfer in progress to
-  bool broadcast_pending_ = false;               // leader: proposals wait for FlushBroadcast
+  bool broadcast_pending_ = false;               // leader: proposals wait for FlushBatches
   ReadOnly read_only_;                           // leader: ReadIndex batching
 
   std::optional<Snapshot> receiving_snapshot_;   // follower: chunks gathered so far

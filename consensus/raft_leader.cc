@@ -23,7 +23,7 @@ Result<ProposalId> Raft::Propose(std::string data, EntryType type) {
   Entry entry{term_, log_.LastIndex() + 1, type, std::move(data)};
   const ProposalId id{entry.index, entry.term};
   log_.Append(std::move(entry));
-  // Appends go out once per Ready (FlushBroadcast), so a burst of proposals travels
+  // Appends go out once per Ready (FlushBatches), so a burst of proposals travels
   // in one message per follower instead of one message per proposal.
   broadcast_pending_ = true;
   return id;
@@ -44,11 +44,21 @@ Result<ProposalId> Raft::ProposeConfChange(const ConfChange& change) {
   return id;
 }
 
-void Raft::FlushBroadcast() {
-  if (!broadcast_pending_) return;
-  broadcast_pending_ = false;
-  if (role_ != Role::kLeader) return;
-  BroadcastAppend();
+void Raft::FlushBatches() {
+  if (role_ != Role::kLeader) {
+    broadcast_pending_ = false;
+    return;
+  }
+  if (broadcast_pending_) {
+    broadcast_pending_ = false;
+    BroadcastAppend();
+  }
+  MaybeStartReadRound();
+}
+
+bool Raft::ReadRoundStartable() const {
+  return role_ == Role::kLeader && read_only_.HasQueued() && !read_only_.RoundInFlight() &&
+         CommittedInCurrentTerm();
 }
 
 // ---- Step -----------------------------------------------------------------------------
@@ -57,8 +67,7 @@ void Raft::StepLeader(const Message& m) {
   switch (m.type) {
     case MessageType::kReadIndex:
       if (!IsMember(m.from)) return;
-      read_only_.Add({m.context, m.from});
-      MaybeStartReadRound();
+      read_only_.Add({m.context, m.from});  // the round starts with the next Ready
       return;
     case MessageType::kTransferLeader:
       HandleTransferLeader(static_cast<NodeId>(m.index));
@@ -154,7 +163,11 @@ void Raft::HandleSnapshotResponse(const Message& m, Progress& progress) {
       m.index != progress.pending_snapshot_index()) {
     return;  // stale: from an earlier transfer
   }
-  progress.set_snapshot_offset(m.snapshot_offset);
+  // An acknowledgement that does not move the offset answers a duplicate or a resent
+  // chunk; the chunk after it is already on its way. Answering it too would start a
+  // second stream of chunks (lost chunks are resent on heartbeat responses instead).
+  if (m.snapshot_offset == progress.snapshot_offset()) return;
+  progress.set_snapshot_offset(m.snapshot_offset);  // forward, or back if the follower restarted
   SendSnapshotChunk(m.from, progress);
 }
 
@@ -253,10 +266,7 @@ bool Raft::MaybeCommit() {
     auto it = progress_.find(id);
     return it == progress_.end() ? 0 : it->second.match();
   });
-  const bool own_term_before = CommittedInCurrentTerm();
-  if (!log_.MaybeCommit(index, term_)) return false;
-  if (!own_term_before) MaybeStartReadRound();  // reads deferred until now (§8)
-  return true;
+  return log_.MaybeCommit(index, term_);
 }
 
 bool Raft::CommittedInCurrentTerm() const { return log_.TermOrZero(log_.committed()) == term_; }
@@ -334,8 +344,9 @@ void Raft::ReportUnreachable(NodeId peer) {
 
 Status Raft::ReadIndex(std::string context) {
   if (role_ == Role::kLeader) {
+    // Queued; the round starts when the next Ready is built, so every read issued
+    // before then shares it.
     read_only_.Add({std::move(context), id_});
-    MaybeStartReadRound();
     return Status::Ok();
   }
   if (lead_ == kNoNode) return Status(StatusCode::kNotLeader, "no leader known");
@@ -348,9 +359,8 @@ Status Raft::ReadIndex(std::string context) {
 }
 
 void Raft::MaybeStartReadRound() {
-  if (role_ != Role::kLeader || read_only_.RoundInFlight() || !read_only_.HasQueued()) return;
   // §8: until it commits an entry of its term, a new leader does not know the commit index.
-  if (!CommittedInCurrentTerm()) return;
+  if (!ReadRoundStartable()) return;
   const std::uint64_t round = read_only_.StartRound(log_.committed(), id_);
   if (conf_state_.voters.size() == 1) {
     DeliverReads(read_only_.Acknowledge(id_, round, [](const std::set<NodeId>&) { return true; }));
@@ -375,7 +385,6 @@ void Raft::DeliverReads(std::vector<CompletedRead> reads) {
     m.context = std::move(read.request.context);
     Send(std::move(m));
   }
-  MaybeStartReadRound();  // reads that queued during this round
 }
 
 void Raft::FailPendingReads() {

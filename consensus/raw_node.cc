@@ -56,7 +56,7 @@ bool RawNode::HasReady() const {
 
 Ready RawNode::GetReady() {
   CHECK(!ready_outstanding_) << "GetReady called twice without Advance";
-  raft_->FlushBroadcast();
+  raft_->FlushBatches();
   Ready ready;
   const SoftState soft = raft_->soft_state();
   if (soft != previous_soft_state_) {
