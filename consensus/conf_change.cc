@@ -55,12 +55,15 @@ Result<ConfChange> DecodeConfChange(std::string_view bytes) {
   return change;
 }
 
-BootstrapLog MakeBootstrap(const ConfState& conf_state) {
+BootstrapLog MakeBootstrap(const ConfState& conf_state,
+                           const std::map<NodeId, std::string>& contexts) {
   BootstrapLog bootstrap;
-  auto add = [&bootstrap](ConfChangeType type, NodeId id) {
+  auto add = [&](ConfChangeType type, NodeId id) {
     const Index index = bootstrap.entries.size() + 1;
+    auto context = contexts.find(id);
+    const std::string text = context == contexts.end() ? "" : context->second;
     bootstrap.entries.push_back(
-        Entry{1, index, EntryType::kConfChange, EncodeConfChange({type, id, ""})});
+        Entry{1, index, EntryType::kConfChange, EncodeConfChange({type, id, text})});
   };
   for (NodeId id : conf_state.voters) add(ConfChangeType::kAddVoter, id);
   for (NodeId id : conf_state.learners) add(ConfChangeType::kAddLearner, id);

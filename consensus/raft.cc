@@ -78,6 +78,8 @@ Raft::Raft(const Config& config)
     log_.set_applied(std::max(config.applied, log_.applied()));
   }
   conf_index_ = config.storage->GetSnapshotMetadata().index;
+  applied_conf_state_ = conf_state_;
+  applied_conf_index_ = conf_index_;
   ReplayCommittedConfChanges();
   BecomeFollower(term_, kNoNode);
 }
@@ -92,7 +94,12 @@ void Raft::ReplayCommittedConfChanges() {
   CHECK(entries.ok()) << "committed entries after the snapshot are missing: "
                       << entries.status().ToString();
   for (const Entry& entry : *entries) {
-    if (entry.type == EntryType::kConfChange) SwitchConf(entry);
+    if (entry.type != EntryType::kConfChange) continue;
+    SwitchConf(entry);
+    if (entry.index <= log_.applied()) {
+      applied_conf_state_ = conf_state_;
+      applied_conf_index_ = entry.index;
+    }
   }
   conf_index_ = log_.committed();
 }
@@ -475,6 +482,8 @@ bool Raft::RestoreSnapshot(Snapshot snapshot) {
   log_.Restore(metadata);
   conf_state_ = metadata.conf_state;
   conf_index_ = metadata.index;
+  applied_conf_state_ = metadata.conf_state;
+  applied_conf_index_ = metadata.index;
   received_snapshot_ = std::move(snapshot);
   return true;
 }
@@ -501,9 +510,19 @@ void Raft::TickElection() {
 // ---- Membership ---------------------------------------------------------------------
 
 void Raft::ApplyConfChangeEntry(const Entry& entry) {
-  if (entry.index <= conf_index_) return;  // already taken into account at start-up
-  conf_index_ = entry.index;
-  SwitchConf(entry);
+  if (entry.index > conf_index_) {
+    conf_index_ = entry.index;
+    SwitchConf(entry);
+  }
+  if (entry.index > applied_conf_index_) {
+    // Replay the change on the applied membership (it may be behind conf_state_).
+    Result<ConfChange> change = DecodeConfChange(entry.data);
+    CHECK(change.ok());
+    Result<ConfState> next = consensus::ApplyConfChange(applied_conf_state_, *change);
+    CHECK(next.ok()) << "applied membership diverged at " << entry.index;
+    applied_conf_state_ = std::move(next).value();
+    applied_conf_index_ = entry.index;
+  }
 }
 
 void Raft::SwitchConf(const Entry& entry) {

@@ -62,6 +62,7 @@ class Raft {
   Role role() const { return role_; }
   NodeId leader() const { return lead_; }
   const ConfState& conf_state() const { return conf_state_; }
+  const ConfState& applied_conf_state() const { return applied_conf_state_; }
   NodeStatus GetStatus() const;
 
  private:
@@ -131,8 +132,13 @@ class Raft {
   NodeId lead_ = kNoNode;
   Role role_ = Role::kFollower;
   RaftLog log_;
+  // The membership in force: every committed conf change up to conf_index_ (committed
+  // changes count from start-up on, before the application re-applies them).
   ConfState conf_state_;
-  Index conf_index_ = 0;  // conf_state_ reflects every conf change up to this index
+  Index conf_index_ = 0;
+  // The membership as of the applied index: what a snapshot taken there must record.
+  ConfState applied_conf_state_;
+  Index applied_conf_index_ = 0;
   DeterministicRandom random_;
 
   int election_elapsed_ = 0;  // ticks since the last election timeout or valid leader contact

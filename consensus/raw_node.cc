@@ -111,7 +111,7 @@ NodeId RawNode::id() const { return raft_->id(); }
 Term RawNode::term() const { return raft_->term(); }
 Role RawNode::role() const { return raft_->role(); }
 NodeId RawNode::leader() const { return raft_->leader(); }
-ConfState RawNode::conf_state() const { return raft_->conf_state(); }
+ConfState RawNode::conf_state() const { return raft_->applied_conf_state(); }
 Index RawNode::applied() const { return raft_->log().applied(); }
 
 }  // namespace roster::consensus

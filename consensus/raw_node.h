@@ -183,6 +183,8 @@ class RawNode {
   Term term() const;
   Role role() const;
   NodeId leader() const;
+  // The membership as of applied(): what a snapshot taken at applied() must record.
+  // (GetStatus().conf_state is the membership in force, which may be ahead of it.)
   ConfState conf_state() const;
   Index applied() const;
 

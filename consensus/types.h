@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -92,12 +93,15 @@ Result<ConfChange> DecodeConfChange(std::string_view bytes);
 // then learners), all committed (hard state term 1, commit = their count). Membership
 // lives in the log and in snapshots only, so a node that joins later with an empty log
 // rebuilds it by replaying these entries (as etcd and hashicorp/raft bootstrap).
-// Every founding member must bootstrap with the same ConfState.
+// Every founding member must bootstrap with the same ConfState and contexts.
 struct BootstrapLog {
   std::vector<Entry> entries;
   HardState hard_state;
 };
-BootstrapLog MakeBootstrap(const ConfState& conf_state);
+// contexts[id], if present, becomes the ConfChange::context of that member's entry
+// (the server records names and addresses there).
+BootstrapLog MakeBootstrap(const ConfState& conf_state,
+                           const std::map<NodeId, std::string>& contexts = {});
 
 // Applies a change to a membership; InvalidArgument if it makes no sense
 // (removing an unknown node, demoting a voter to learner, leaving no voter).
