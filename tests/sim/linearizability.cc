@@ -51,6 +51,14 @@ int Step(const KeyOp& op, int state) {
   return kIllegalState;
 }
 
+// Whether `op` leaves the state unchanged whenever it is legal (completed reads and
+// failed CASes). Linearising a legal pure op as soon as its call is reached loses no
+// linearization: moving it earlier changes no state, and every op that had to precede it
+// has already been linearised. So the search never needs to try an alternative to it.
+bool IsPure(const KeyOp& op) {
+  return op.kind == OpKind::kRead || (op.kind == OpKind::kCas && op.completed && !op.ok);
+}
+
 std::uint64_t Mix64(std::uint64_t x) {  // SplitMix64 finaliser.
   x += 0x9E3779B97F4A7C15ull;
   x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
@@ -111,6 +119,9 @@ class StateCache {
 // return event, so the search may linearise them anywhere after their call, or never.
 class Searcher {
  public:
+  static constexpr int kHead = 0;  // nodes_[kHead] is the list's sentinel.
+  static constexpr int kExhausted = -2;
+
   explicit Searcher(const std::vector<KeyOp>& ops)
       : ops_(ops),
         bits_((ops.size() + 63) / 64, 0),
@@ -121,16 +132,11 @@ class Searcher {
   }
 
   SearchOutcome Run(std::uint64_t max_steps) {
-    int node = nodes_[0].next;
+    int node = kHead;
     for (std::uint64_t steps = 0; pending_returns_ > 0; ++steps) {
       if (steps >= max_steps) return SearchOutcome::kTimedOut;
-      if (nodes_[node].is_call) {
-        node = TryLinearize(node);
-      } else if (stack_.empty()) {
-        return SearchOutcome::kNotLinearizable;
-      } else {
-        node = Backtrack();
-      }
+      node = Advance(node);
+      if (node == kExhausted) return SearchOutcome::kNotLinearizable;
     }
     return SearchOutcome::kLinearizable;
   }
@@ -146,6 +152,7 @@ class Searcher {
   struct Frame {
     int node;
     int state;  // State before the call at `node` was linearised.
+    bool forced;  // The op was pure, so it was the only choice worth trying here.
   };
   struct Event {
     std::uint64_t time;
@@ -176,30 +183,59 @@ class Searcher {
     pending_returns_ = events.size() - ops_.size();
   }
 
-  // Returns the next node to visit.
-  int TryLinearize(int node) {
-    const Node& call = nodes_[node];
-    int next_state = Step(ops_[call.op], state_);
-    if (next_state == kIllegalState) return call.next;
-    Toggle(call.op);
-    if (!cache_.Insert(bits_, next_state, hash_ ^ Mix64(static_cast<std::uint64_t>(next_state)))) {
-      Toggle(call.op);
-      return call.next;
+  // One step of the search from `node`; returns the node to visit next, kHead to start
+  // over from the first event, or kExhausted.
+  int Advance(int node) {
+    if (node == kHead) return Restart();
+    if (nodes_[node].is_call) return TryLinearize(node);
+    return Backtrack();
+  }
+
+  // At the head of the list, linearises a legal pure op if there is one (it needs no
+  // alternatives, see IsPure); otherwise scans from the first event.
+  int Restart() {
+    for (int n = nodes_[0].next; n >= 0 && nodes_[n].is_call; n = nodes_[n].next) {
+      const KeyOp& op = ops_[nodes_[n].op];
+      if (!IsPure(op) || Step(op, state_) == kIllegalState) continue;
+      return Linearize(n, /*forced=*/true) ? kHead : Backtrack();
     }
-    stack_.push_back({node, state_});
-    state_ = next_state;
-    Lift(node);
     return nodes_[0].next;
   }
 
-  // Undoes the most recent linearisation; returns the node after it.
+  int TryLinearize(int node) {
+    bool pure = IsPure(ops_[nodes_[node].op]);
+    return Linearize(node, pure) ? kHead : nodes_[node].next;
+  }
+
+  // Linearises the call at `node` unless that is illegal or reaches a visited
+  // configuration. Returns whether it did.
+  bool Linearize(int node, bool forced) {
+    int op = nodes_[node].op;
+    int next_state = Step(ops_[op], state_);
+    if (next_state == kIllegalState) return false;
+    Toggle(op);
+    if (!cache_.Insert(bits_, next_state, hash_ ^ Mix64(static_cast<std::uint64_t>(next_state)))) {
+      Toggle(op);
+      return false;
+    }
+    stack_.push_back({node, state_, forced});
+    state_ = next_state;
+    Lift(node);
+    return true;
+  }
+
+  // Undoes linearisations up to and including the latest unforced one; returns the node
+  // after that one, or kExhausted if there is none left: the history is not linearizable.
   int Backtrack() {
-    Frame frame = stack_.back();
-    stack_.pop_back();
-    state_ = frame.state;
-    Toggle(nodes_[frame.node].op);
-    Unlift(frame.node);
-    return nodes_[frame.node].next;
+    while (!stack_.empty()) {
+      Frame frame = stack_.back();
+      stack_.pop_back();
+      state_ = frame.state;
+      Toggle(nodes_[frame.node].op);
+      Unlift(frame.node);
+      if (!frame.forced) return nodes_[frame.node].next;
+    }
+    return kExhausted;
   }
 
   void Toggle(int op) {
@@ -361,7 +397,7 @@ void ListPrefix(const std::vector<Operation>& history, const std::vector<KeyOp>&
            std::tie(prefix[b].invoke_time, prefix[b].history_index);
   });
   std::size_t first_listed = order.size() > kMaxListedOps ? order.size() - kMaxListedOps : 0;
-  if (first_listed > 0) out << "  ... (earlier operations omitted)\n";
+  if (first_listed > 0) out << "  ... (" << first_listed << " earlier operations omitted)\n";
   for (std::size_t rank = 0; rank < order.size(); ++rank) {
     const KeyOp& op = prefix[order[rank]];
     bool culprit = op.completed && op.return_time == cut;
@@ -418,8 +454,7 @@ CheckResult CheckHistory(const std::vector<Operation>& history,
     std::vector<KeyOp> ops = BuildKeyOps(history, indices);
     SearchOutcome outcome = Search(ops, max_steps_per_key);
     if (outcome == SearchOutcome::kNotLinearizable) {
-      return {false, std::string(key), ExplainFailure(history, key, ops, max_steps_per_key),
-              result.timed_out};
+      return {false, std::string(key), ExplainFailure(history, key, ops, max_steps_per_key), false};
     }
     if (outcome == SearchOutcome::kTimedOut && !result.timed_out) {
       result = {true, std::string(key),

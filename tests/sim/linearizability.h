@@ -44,8 +44,9 @@ struct CheckResult {
   std::string key;
   // Human-readable, multi-line. Empty when linearizable and not timed out.
   std::string explanation;
-  // Some key's search exceeded max_steps_per_key, so for that key the answer is unknown;
-  // such a key counts as linearizable. Callers should report it, not treat it as a pass.
+  // Only with linearizable: some key's search exceeded max_steps_per_key, so for that key
+  // the answer is unknown. Callers should report it, not treat it as a pass. A failure
+  // found on another key takes precedence and clears this.
   bool timed_out = false;
 };
 

@@ -1,0 +1,14 @@
+// The roster subcommands. Each takes the arguments after its name and returns the
+// process exit code (0 ok, 1 failure, 2 usage error), printing errors to stderr.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace roster::cli {
+
+int RunServer(const std::vector<std::string>& args, bool dev);
+int RunKv(const std::vector<std::string>& args);
+int RunOperator(const std::vector<std::string>& args);
+
+}  // namespace roster::cli

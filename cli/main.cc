@@ -1,0 +1,41 @@
+// roster: the one binary. `roster server` and `roster dev` run a server; the other
+// subcommands are clients of the HTTP API.
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "cli/commands.h"
+
+namespace {
+
+void PrintUsage() {
+  std::fprintf(stderr,
+               "usage: roster <command> [flags] [args]\n"
+               "\n"
+               "  dev                          one server with its data in a fresh temp dir\n"
+               "  server                       a Roster server (see roster server -h)\n"
+               "  kv get|put|delete            the key/value store\n"
+               "  operator raft list-peers|remove-peer\n");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    PrintUsage();
+    return 2;
+  }
+  const std::string command = argv[1];
+  const std::vector<std::string> args(argv + 2, argv + argc);
+  if (command == "server") return roster::cli::RunServer(args, /*dev=*/false);
+  if (command == "dev") return roster::cli::RunServer(args, /*dev=*/true);
+  if (command == "kv") return roster::cli::RunKv(args);
+  if (command == "operator") return roster::cli::RunOperator(args);
+  if (command == "-h" || command == "--help" || command == "help") {
+    PrintUsage();
+    return 0;
+  }
+  std::fprintf(stderr, "roster: unknown command \"%s\"\n", command.c_str());
+  PrintUsage();
+  return 2;
+}

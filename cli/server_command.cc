@@ -1,0 +1,150 @@
+// roster server / roster dev: run a Roster server until SIGINT or SIGTERM.
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+
+#include "base/logging.h"
+#include "cli/commands.h"
+#include "cli/flags.h"
+#include "http/server.h"
+#include "server/node.h"
+
+namespace roster::cli {
+namespace {
+
+const std::set<std::string> kValueFlags = {
+    "node",      "data-dir",  "bind",      "server-port",            "http-port",
+    "dns-port",  "bootstrap-expect",       "join",                   "log-level",
+    "raft-snapshot-threshold",             "raft-trailing-logs"};
+const std::set<std::string> kBoolFlags = {"h", "help"};
+
+void PrintServerUsage(bool dev) {
+  std::fprintf(stderr,
+               "usage: roster %s -node NAME -data-dir DIR [-bind ADDR] [-server-port 8300]\n"
+               "         [-http-port 8500] [-dns-port 8600] [-bootstrap-expect N]\n"
+               "         [-join HOST:PORT ...] [-log-level debug|info|warn|error]\n"
+               "         [-raft-snapshot-threshold 16384] [-raft-trailing-logs 4096]\n",
+               dev ? "dev" : "server");
+}
+
+Result<std::string> MakeTempDataDir() {
+  std::string pattern = (std::filesystem::temp_directory_path() / "roster-dev-XXXXXX").string();
+  if (mkdtemp(pattern.data()) == nullptr) return IoError("cannot create a temp data dir");
+  return pattern;
+}
+
+int WaitForSignal() {
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  int received = 0;
+  sigwait(&signals, &received);
+  return received;
+}
+
+LogLevel ParseLogLevel(const std::string& text) {
+  if (text == "debug") return LogLevel::kDebug;
+  if (text == "warn" || text == "warning") return LogLevel::kWarning;
+  if (text == "error") return LogLevel::kError;
+  return LogLevel::kInfo;
+}
+
+}  // namespace
+
+int RunServer(const std::vector<std::string>& args, bool dev) {
+  Result<Flags> flags = Flags::Parse(args, kValueFlags, kBoolFlags);
+  if (!flags.ok()) {
+    std::fprintf(stderr, "roster: %s\n", flags.status().message().c_str());
+    PrintServerUsage(dev);
+    return 2;
+  }
+  if (flags->GetBool("h") || flags->GetBool("help")) {
+    PrintServerUsage(dev);
+    return 0;
+  }
+  SetLogLevel(ParseLogLevel(flags->Get("log-level", "info")));
+  server::NodeOptions options;
+  options.node_name = flags->Get("node", dev ? "dev" : "");
+  options.data_dir = flags->Get("data-dir");
+  options.bind_address = flags->Get("bind", "127.0.0.1");
+  options.join = flags->GetAll("join");
+  Result<long long> server_port = flags->GetInt("server-port", 8300);
+  Result<long long> http_port = flags->GetInt("http-port", 8500);
+  Result<long long> expect = flags->GetInt("bootstrap-expect", 1);
+  Result<long long> threshold = flags->GetInt("raft-snapshot-threshold", 16384);
+  Result<long long> trailing = flags->GetInt("raft-trailing-logs", 4096);
+  for (const auto* value : {&server_port, &http_port, &expect, &threshold, &trailing}) {
+    if (!value->ok()) {
+      std::fprintf(stderr, "roster: %s\n", value->status().message().c_str());
+      return 2;
+    }
+  }
+  if (*server_port < 0 || *server_port > 65535 || *http_port < 1 || *http_port > 65535) {
+    std::fprintf(stderr, "roster: ports must be between 1 and 65535\n");
+    return 2;
+  }
+  if (*expect < 1) {
+    std::fprintf(stderr, "roster: -bootstrap-expect must be at least 1\n");
+    return 2;
+  }
+  if (*threshold < 1 || *trailing < 0) {
+    std::fprintf(stderr, "roster: -raft-snapshot-threshold must be >= 1, -raft-trailing-logs >= 0\n");
+    return 2;
+  }
+  options.snapshot_interval_entries = static_cast<std::uint64_t>(*threshold);
+  options.snapshot_trailing_entries = static_cast<std::uint64_t>(*trailing);
+  options.server_port = static_cast<int>(*server_port);
+  options.bootstrap_expect = static_cast<int>(*expect);
+  options.advertise_http_address = options.bind_address + ":" + std::to_string(*http_port);
+  if (options.data_dir.empty() && dev) {
+    Result<std::string> dir = MakeTempDataDir();
+    if (!dir.ok()) {
+      std::fprintf(stderr, "roster: %s\n", dir.status().message().c_str());
+      return 1;
+    }
+    options.data_dir = *dir;
+  }
+  if (options.node_name.empty() || options.data_dir.empty()) {
+    std::fprintf(stderr, "roster: -node and -data-dir are required\n");
+    PrintServerUsage(dev);
+    return 2;
+  }
+
+  // Block the signals before any thread starts so only sigwait sees them.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  Result<std::unique_ptr<server::Node>> node = server::Node::Start(options);
+  if (!node.ok()) {
+    std::fprintf(stderr, "roster: cannot start the server: %s\n",
+                 node.status().ToString().c_str());
+    return 1;
+  }
+  http::HttpOptions http_options;
+  http_options.bind_address = options.bind_address;
+  http_options.port = static_cast<int>(*http_port);
+  http::HttpServer http_server(**node, http_options);
+  Status started = http_server.Start();
+  if (!started.ok()) {
+    std::fprintf(stderr, "roster: cannot start the HTTP API: %s\n", started.ToString().c_str());
+    return 1;
+  }
+  std::printf("Roster %s \"%s\" (id %llu)\n  HTTP API:  http://%s:%d\n  server:    %s\n"
+              "  data dir:  %s\n",
+              dev ? "dev server" : "server", options.node_name.c_str(),
+              static_cast<unsigned long long>((*node)->id()), options.bind_address.c_str(),
+              http_server.port(), (*node)->server_address().c_str(), options.data_dir.c_str());
+  std::fflush(stdout);
+  const int signal_number = WaitForSignal();
+  LOG(INFO) << "received signal " << signal_number << ", shutting down";
+  http_server.Stop();
+  (*node)->Stop();
+  return 0;
+}
+
+}  // namespace roster::cli

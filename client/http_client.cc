@@ -1,0 +1,72 @@
+#include "client/http_client.h"
+
+#include <cstdlib>
+
+#include <httplib.h>
+
+namespace roster::client {
+
+class HttpClient::Impl {
+ public:
+  explicit Impl(const std::string& address)
+      : client_(address.rfind("http", 0) == 0 ? address : "http://" + address) {
+    client_.set_connection_timeout(std::chrono::seconds(5));
+    client_.set_read_timeout(std::chrono::seconds(660));  // above a 10 min blocking wait
+  }
+
+  Result<Response> Convert(const httplib::Result& result) {
+    if (!result) {
+      return Unavailable("cannot reach Roster's HTTP API: " + httplib::to_string(result.error()));
+    }
+    Response response;
+    response.status = result->status;
+    response.body = result->body;
+    if (result->has_header("X-Consul-Index")) {
+      response.index = std::strtoull(result->get_header_value("X-Consul-Index").c_str(), nullptr, 10);
+    }
+    return response;
+  }
+
+  httplib::Client client_;
+};
+
+HttpClient::HttpClient(std::string address) : impl_(std::make_unique<Impl>(address)) {}
+HttpClient::~HttpClient() = default;
+
+Result<Response> HttpClient::Get(const std::string& path) {
+  return impl_->Convert(impl_->client_.Get(path));
+}
+
+Result<Response> HttpClient::Put(const std::string& path, const std::string& body) {
+  return impl_->Convert(impl_->client_.Put(path, body, "application/octet-stream"));
+}
+
+Result<Response> HttpClient::Delete(const std::string& path) {
+  return impl_->Convert(impl_->client_.Delete(path));
+}
+
+std::string HttpClient::DefaultAddress(const std::string& flag_value) {
+  if (!flag_value.empty()) return flag_value;
+  for (const char* name : {"ROSTER_HTTP_ADDR", "CONSUL_HTTP_ADDR"}) {
+    const char* value = std::getenv(name);
+    if (value != nullptr && *value != '\0') return value;
+  }
+  return "127.0.0.1:8500";
+}
+
+std::string HttpClient::EscapePath(const std::string& key) {
+  static const char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : key) {
+    if (std::isalnum(c) || c == '/' || c == '-' || c == '_' || c == '.' || c == '~') {
+      out.push_back(static_cast<char>(c));
+    } else {
+      out.push_back('%');
+      out.push_back(kHex[c >> 4]);
+      out.push_back(kHex[c & 15]);
+    }
+  }
+  return out;
+}
+
+}  // namespace roster::client

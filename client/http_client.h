@@ -1,0 +1,44 @@
+// HttpClient: a small client for Roster's (Consul-compatible) HTTP API, used by the CLI.
+//
+// One instance talks to one address ("host:port", or "http://host:port"). Each call is
+// a blocking request; thread-safety: one thread per instance.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "base/status.h"
+
+namespace roster::client {
+
+struct Response {
+  int status = 0;
+  std::string body;
+  std::uint64_t index = 0;  // X-Consul-Index, 0 if absent
+};
+
+class HttpClient {
+ public:
+  explicit HttpClient(std::string address);
+  ~HttpClient();
+
+  // Unavailable if the server cannot be reached; any HTTP status is a Response.
+  Result<Response> Get(const std::string& path_and_query);
+  Result<Response> Put(const std::string& path_and_query, const std::string& body);
+  Result<Response> Delete(const std::string& path_and_query);
+
+  // Where the CLI should connect: -http-addr, else ROSTER_HTTP_ADDR, else
+  // CONSUL_HTTP_ADDR, else 127.0.0.1:8500.
+  static std::string DefaultAddress(const std::string& flag_value);
+
+  // Percent-encodes a KV key for a URL path, keeping '/'.
+  static std::string EscapePath(const std::string& key);
+
+ private:
+  class Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace roster::client

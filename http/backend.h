@@ -1,0 +1,109 @@
+// Backend: what the HTTP front end needs from whoever serves it. A server implements
+// it over its local replica and Raft (server/); later an agent implements it by
+// forwarding to servers (agent/). http/ never sees Raft, sockets to peers or SQLite.
+//
+// Thread-safety: every method may be called from any HTTP worker thread, concurrently.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "base/status.h"
+#include "store/store.h"
+#include "store/watch_set.h"
+
+namespace roster::http {
+
+// Consul's consistency modes (reference/consul-api.md §2.3).
+enum class Consistency {
+  kDefault,     // the leader's state
+  kStale,       // this server's state, whatever its lag
+  kConsistent,  // confirmed by a quorum (ReadIndex) before reading
+};
+
+// What a read response reports in X-Consul-KnownLeader, X-Consul-LastContact and
+// X-Consul-Effective-Consistency.
+struct ReadMeta {
+  bool known_leader = false;
+  std::int64_t last_contact_ms = 0;  // 0 on the leader
+  Consistency effective = Consistency::kDefault;
+};
+
+// The result of a write that went through Raft.
+struct WriteOutcome {
+  bool ok = true;           // false when a CAS-like condition did not hold
+  std::uint64_t index = 0;  // the log index the command was applied at
+};
+
+// Interest in part of the store (store::WatchKey). Register it BEFORE running the
+// query it guards: a write that lands between the query and WaitUntil is not missed.
+class Watch {
+ public:
+  virtual ~Watch() = default;
+  // Blocks until a write touched a watched key (or the store was replaced by a
+  // snapshot) since the watch was created or since the last WaitUntil returned true,
+  // or until `deadline`. Returns true if woken by a write.
+  virtual bool WaitUntil(std::chrono::steady_clock::time_point deadline) = 0;
+};
+
+struct RaftServer {
+  std::string id;       // node id as a string
+  std::string node;     // node name
+  std::string address;  // "host:port" of its server (RPC) port
+  bool leader = false;
+  bool voter = true;
+};
+
+struct RaftConfiguration {
+  std::vector<RaftServer> servers;
+  std::uint64_t index = 0;  // index of the configuration
+};
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+
+  // Commits a store command (store/command.h encoding) through Raft and returns how it
+  // applied. Waits for a leader up to the configured hold time (7 s), then
+  // Unavailable("No cluster leader"). IoError/ResourceExhausted if the cluster cannot
+  // persist it. The caller validated the command; it is never half-applied.
+  virtual Result<WriteOutcome> Apply(std::string command) = 0;
+
+  // Brings the local replica to a point fit for `mode`, then runs `read` with the store
+  // held still (no apply runs during it). `read` must not block.
+  virtual Result<ReadMeta> Read(Consistency mode,
+                                const std::function<void(const store::Store&)>& read) = 0;
+
+  virtual std::unique_ptr<Watch> NewWatch(std::vector<store::WatchKey> keys) = 0;
+
+  // /v1/status and /v1/operator/raft.
+  virtual std::string LeaderAddress() = 0;  // "host:port" of the leader's server port, or ""
+  virtual std::vector<std::string> PeerAddresses() = 0;
+  virtual Result<RaftConfiguration> GetRaftConfiguration(Consistency mode) = 0;
+  // Removes a server by id or by address; NotFound if no such server.
+  virtual Status RemovePeer(const std::string& id, const std::string& address) = 0;
+
+  // /v1/agent/self: facts about this process, including why it cannot accept writes
+  // (e.g. a full disk). A JSON object rendered by the backend's owner is not used here:
+  // http/ maps these fields.
+  struct SelfInfo {
+    std::string node_name;
+    std::string node_id;
+    std::string datacenter = "dc1";
+    std::string server_address;  // RPC "host:port"
+    std::string http_address;
+    bool server = true;
+    std::string version;
+    std::string write_blocked_reason;  // empty when writes are accepted
+    std::uint64_t last_applied_index = 0;
+    std::uint64_t commit_index = 0;
+    std::string raft_state;  // "Leader", "Follower", "Candidate"
+  };
+  virtual SelfInfo Self() = 0;
+};
+
+}  // namespace roster::http

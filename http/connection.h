@@ -1,0 +1,78 @@
+// Connection handling for Roster's HTTP server: the per-client-IP connection limit and
+// the loop that serves one connection's requests.
+//
+// Listener is the httplib::Server Roster runs. It replaces httplib's per-connection
+// loop (the virtual process_and_close_socket; the request parsing, routing and
+// response writing stay httplib's, through its protected process_request), because:
+//  - the connection limit needs the peer's address when the connection opens, as in
+//    Consul (consul-api.md §0: 429 "Your IP is issuing too many concurrent
+//    connections"), and httplib shows it only per request;
+//  - httplib waits for a keep-alive connection's next request by polling every 10 ms,
+//    which at thousands of idle connections keeps a core busy; this loop sleeps in
+//    poll() on the socket and on a stop descriptor, so Stop() ends idle connections
+//    at once;
+//  - responses go out with TCP_NODELAY, so a small reply is not held back by Nagle.
+// Thread-safety: ClientConnectionLimiter is safe from any thread. A Listener is set up
+// by one thread, then httplib runs ServeConnection on its worker threads; Stop() may
+// come from any thread.
+#pragma once
+
+#include <cstddef>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+
+#include "http/options.h"
+
+// clang-format off
+#include <httplib.h>
+// clang-format on
+
+namespace roster::http {
+
+// Counts open connections per client IP.
+class ClientConnectionLimiter {
+ public:
+  explicit ClientConnectionLimiter(std::size_t per_client_max) : per_client_max_(per_client_max) {}
+  // Counts a new connection from ip; false (and not counted) when ip is at the limit.
+  // A limit of 0 admits everything.
+  bool Acquire(const std::string& ip);
+  // REQUIRES: a successful Acquire(ip) not yet released.
+  void Release(const std::string& ip);
+
+ private:
+  const std::size_t per_client_max_;
+  std::mutex mutex_;
+  std::unordered_map<std::string, std::size_t> open_;  // guarded by mutex_
+};
+
+// httplib routes on Request::path with std::regex, whose matcher recurses once per
+// character and overflows a thread stack on a long path. Roster routes on the raw
+// Request::target itself, so before routing the Listener replaces path with one of
+// these fixed strings, telling the single catch-all handler what to do.
+inline constexpr char kRouteServe[] = "/";
+inline constexpr char kRouteTooManyConnections[] = "/too-many-connections";
+
+class Listener final : public httplib::Server {
+ public:
+  explicit Listener(const HttpOptions& options);
+  ~Listener() override;
+
+  // Binds and listens; returns the bound port, or -1 with errno set.
+  int Bind(const std::string& host, int port);
+  // Makes every connection end: idle ones at once, busy ones after their request.
+  // Also call httplib's stop() to end the accept loop.
+  void SignalStop();
+
+ private:
+  bool process_and_close_socket(socket_t sock) override;
+  void ServeConnection(int fd);
+  // Answers one request with 429 and closes: the client learns why, as with Consul.
+  void RefuseConnection(int fd);
+
+  const HttpOptions options_;
+  ClientConnectionLimiter limiter_;
+  int stop_fd_ = -1;  // an eventfd; readable once SignalStop() ran
+};
+
+}  // namespace roster::http

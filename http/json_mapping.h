@@ -1,0 +1,39 @@
+// The JSON shapes of the API's types, field for field as Consul writes them
+// (consul-api.md §0 "Response JSON", §1): PascalCase names, Consul's field order, a
+// KV value as base64 or null, Session left out when empty. nlohmann/json lives only
+// in http/ (DESIGN.md); this file is where API types become JSON.
+// Thread-safety: pure functions.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "http/backend.h"
+#include "store/kv.h"
+
+namespace roster::http {
+
+// Ordered, so objects keep Consul's field order rather than sorting their keys.
+using Json = nlohmann::ordered_json;
+
+// Standard base64 with padding (Go's encoding of a []byte).
+std::string Base64Encode(std::string_view bytes);
+
+Json DirEntryJson(const store::DirEntry& entry);
+// Always a list, even for one entry.
+Json DirEntriesJson(const std::vector<store::DirEntry>& entries);
+Json StringListJson(const std::vector<std::string>& strings);
+// {"Servers":[{ID, Node, Address, Leader, ProtocolVersion, Voter}], "Index": n}
+Json RaftConfigurationJson(const RaftConfiguration& configuration);
+// The part of Consul's /v1/agent/self that clients read (Config.Datacenter for
+// Prometheus, Stats for `consul info`), plus a "Roster" section saying whether this
+// server accepts writes and why not.
+Json AgentSelfJson(const Backend::SelfInfo& self, const std::string& datacenter);
+
+// JSON text as Go's encoding/json writes it: compact, or with ?pretty indented by four
+// spaces and ending in a newline. Bytes that are not UTF-8 become U+FFFD, as in Go.
+std::string RenderJson(const Json& value, bool pretty);
+
+}  // namespace roster::http

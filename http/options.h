@@ -1,0 +1,56 @@
+// HttpOptions: every setting of Roster's HTTP front end, with the defaults of
+// DESIGN.md ("Limits") and Consul's (consul-api.md §0, §2.1). Plain values; the server
+// copies them at construction. Documented for users in docs/api.md.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <string>
+
+#include "store/limits.h"
+
+namespace roster::http {
+
+// The pool of threads that serve connections (http/task_queue.h). A connection holds
+// its thread for its whole life, and a blocking query parks it for minutes, so the
+// pool grows with demand instead of queueing behind parked long-polls.
+struct ThreadPoolOptions {
+  std::size_t threads_min = 4;     // started up front and never retired
+  std::size_t threads_max = 4096;  // beyond this, new connections wait in FIFO order
+  // A thread above threads_min exits after this long without work.
+  std::chrono::milliseconds idle_timeout_ms{30'000};
+  // Stack of each thread; 0 keeps the system default (8 MiB on Linux). 1 MiB leaves
+  // ample room (a request never recurses deeply) and keeps 4096 threads at 4 GiB of
+  // address space rather than 32.
+  std::size_t stack_bytes = 1 << 20;
+};
+
+struct HttpOptions {
+  std::string bind_address = "127.0.0.1";  // Consul's client_addr default
+  int port = 8500;                         // 0 picks a free port; HttpServer::port() tells it
+  std::string datacenter = "dc1";          // the only dc this server answers for
+
+  // Limits. A breach is a clear 4xx, never a crash.
+  std::size_t kv_value_bytes_max = store::kKvValueBytesMax;  // 413 beyond (kv_max_value_size)
+  std::size_t key_bytes_max = store::kKeyBytesMax;           // 400 beyond
+  std::size_t request_body_bytes_max = 1 << 20;              // 413 beyond
+  std::size_t connections_per_client_max = 200;  // per client IP; 429 beyond; 0 = no limit
+
+  // Blocking queries (consul-api.md §2.1): a wait of 0 or none means the default; a
+  // longer one is cut to the max; then up to wait/16 of random jitter is added.
+  std::chrono::milliseconds wait_default_ms{5 * 60 * 1000};
+  std::chrono::milliseconds wait_max_ms{10 * 60 * 1000};
+
+  // Connections. An idle keep-alive connection is closed after keep_alive_timeout_ms
+  // (clients such as Go's reopen transparently); after keep_alive_requests_max
+  // requests the response says "Connection: close".
+  std::chrono::milliseconds keep_alive_timeout_ms{30'000};
+  std::size_t keep_alive_requests_max = 10'000;
+  std::chrono::milliseconds read_timeout_ms{10'000};   // for the rest of a started request
+  std::chrono::milliseconds write_timeout_ms{10'000};  // for each chunk of a response
+  int listen_backlog = 1024;
+
+  ThreadPoolOptions threads;
+};
+
+}  // namespace roster::http

@@ -1,0 +1,324 @@
+// HttpServer: setup, the route table, and the one place where errors and exceptions
+// become status codes and plain-text messages.
+#include "http/server.h"
+
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <exception>
+#include <new>
+#include <stop_token>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include "base/logging.h"
+#include "http/connection.h"
+#include "http/handlers.h"
+
+// clang-format off
+#include <httplib.h>
+// clang-format on
+
+namespace roster::http {
+namespace {
+
+using HandlerFunction = Reply (*)(const HandlerContext&, const ApiRequest&);
+
+struct Route {
+  std::string_view path;
+  bool prefix;  // the path is a prefix; the rest names the resource (a KV key)
+  std::vector<std::string_view> methods;
+  HandlerFunction handler;
+};
+
+Reply HandleIndex(const HandlerContext&, const ApiRequest&) {
+  return TextReply(200, "Roster Agent");  // Consul answers "/" with "Consul Agent"
+}
+
+const std::vector<Route>& Routes() {
+  static const std::vector<Route> routes = {
+      {"/v1/kv/", true, {"GET", "PUT", "DELETE"}, HandleKv},
+      {"/v1/status/leader", false, {"GET"}, HandleStatusLeader},
+      {"/v1/status/peers", false, {"GET"}, HandleStatusPeers},
+      {"/v1/operator/raft/configuration", false, {"GET"}, HandleRaftConfiguration},
+      {"/v1/operator/raft/peer", false, {"DELETE"}, HandleRaftPeerDelete},
+      {"/v1/agent/self", false, {"GET"}, HandleAgentSelf},
+      {"/", false, {"GET"}, HandleIndex},
+  };
+  return routes;
+}
+
+const Route* FindRoute(std::string_view path) {
+  for (const Route& route : Routes()) {
+    if (route.prefix ? path.starts_with(route.path) : path == route.path) return &route;
+  }
+  return nullptr;
+}
+
+// Consul's Allow header: OPTIONS first, then the route's methods, comma-separated.
+std::string AllowHeader(const Route& route) {
+  std::string allow = "OPTIONS";
+  for (std::string_view method : route.methods) allow += "," + std::string(method);
+  return allow;
+}
+
+Reply MethodReply(const Route& route, const std::string& method) {
+  if (method == "OPTIONS") {
+    Reply reply = EmptyReply(200);
+    reply.headers = {{"Allow", AllowHeader(route)}};
+    return reply;
+  }
+  Reply reply = TextReply(405, "method " + method + " not allowed");
+  reply.headers = {{"Allow", AllowHeader(route)}};
+  return reply;
+}
+
+bool Allows(const Route& route, std::string_view method) {
+  for (std::string_view allowed : route.methods) {
+    if (allowed == method) return true;
+  }
+  return false;
+}
+
+// What an exception escaping a handler means for the client.
+Reply ExceptionReply(std::exception_ptr error) {
+  try {
+    std::rethrow_exception(error);
+  } catch (const nlohmann::json::parse_error& e) {
+    return TextReply(400, std::string("Request decode failed: ") + e.what());
+  } catch (const nlohmann::json::exception& e) {
+    return TextReply(500, std::string("Internal error while encoding JSON: ") + e.what());
+  } catch (const std::bad_alloc&) {
+    return TextReply(500, "The server ran out of memory serving this request; retry later");
+  } catch (const std::exception& e) {
+    return TextReply(500, std::string("Internal error: ") + e.what());
+  } catch (...) {
+    return TextReply(500, "Internal error");
+  }
+}
+
+// Bodies for the errors httplib answers by itself, before any handler runs.
+std::string TransportErrorMessage(int status, const HttpOptions& options) {
+  switch (status) {
+    case 400:
+      return "Malformed HTTP request";
+    case 413:
+      return "Request body too large: the limit is " +
+             std::to_string(options.request_body_bytes_max) + " bytes";
+    case 414:
+      return "Request URI too long";
+    default:
+      return "HTTP error " + std::to_string(status);
+  }
+}
+
+void WriteReply(const Reply& reply, httplib::Response& response) {
+  response.status = reply.status;
+  for (const auto& [name, value] : reply.headers) response.set_header(name, value);
+  if (!reply.content_type.empty()) response.set_content(reply.body, reply.content_type);
+}
+
+}  // namespace
+
+Reply JsonReply(const Json& value, bool pretty) {
+  Reply reply = EmptyReply(200);
+  reply.content_type = kJsonContentType;
+  reply.body = RenderJson(value, pretty);
+  return reply;
+}
+
+Reply TextReply(int status, std::string text) {
+  Reply reply = EmptyReply(status);
+  reply.content_type = kTextContentType;
+  reply.body = std::move(text);
+  return reply;
+}
+
+Reply EmptyReply(int status) {
+  Reply reply;
+  reply.status = status;
+  return reply;
+}
+
+Reply StatusReply(const Status& status) {
+  const std::string& message = status.message();
+  switch (status.code()) {
+    case StatusCode::kInvalidArgument:
+      return TextReply(400, message);
+    case StatusCode::kIoError:
+      return TextReply(500, "The server could not make the write durable (I/O error: " + message +
+                                "); check its data disk and its log, then retry");
+    case StatusCode::kResourceExhausted:
+      return TextReply(500, "The server is refusing writes: " + message +
+                                "; free space on its data disk (GET /v1/agent/self shows "
+                                "Roster.WriteBlockedReason), then retry");
+    default:
+      // Unavailable ("No cluster leader"), NotFound and the rest: Consul answers RPC
+      // errors with 500 and the error's text.
+      return TextReply(500, message.empty() ? std::string(StatusCodeName(status.code())) : message);
+  }
+}
+
+std::optional<Reply> CheckDatacenter(const HandlerContext& context, const Query& query) {
+  std::optional<std::string_view> dc = query.Get("dc");
+  if (!dc.has_value() || dc->empty() || *dc == context.options.datacenter) return std::nullopt;
+  return TextReply(500, "No path to datacenter");
+}
+
+void AddReadHeaders(const ReadMeta& meta, store::Index index, Reply& reply) {
+  // An index of 0 would make a client's next ?index=0 return at once, forever.
+  reply.headers.emplace_back("X-Consul-Index", std::to_string(index == 0 ? 1 : index));
+  reply.headers.emplace_back("X-Consul-KnownLeader", meta.known_leader ? "true" : "false");
+  reply.headers.emplace_back("X-Consul-LastContact",
+                             std::to_string(meta.last_contact_ms < 0 ? 0 : meta.last_contact_ms));
+  const char* consistency = meta.effective == Consistency::kStale        ? "stale"
+                            : meta.effective == Consistency::kConsistent ? "consistent"
+                                                                         : "leader";
+  reply.headers.emplace_back("X-Consul-Effective-Consistency", consistency);
+}
+
+class HttpServer::Impl {
+ public:
+  Impl(Backend& backend, HttpOptions options) : backend_(backend), options_(std::move(options)) {}
+  ~Impl() { Stop(); }
+
+  Status Start();
+  int port() const { return port_; }
+  void Stop();
+
+ private:
+  void RegisterHandlers();
+  void Serve(const httplib::Request& request, httplib::Response& response);
+  Reply Dispatch(const httplib::Request& request);
+  bool WaitUntilListening();
+
+  Backend& backend_;
+  const HttpOptions options_;
+  std::stop_source stop_;
+  std::unique_ptr<Listener> listener_;
+  std::thread listen_thread_;
+  std::atomic<bool> listen_returned_{false};
+  int port_ = -1;
+};
+
+Status HttpServer::Impl::Start() {
+  if (listener_ != nullptr) return FailedPrecondition("the HTTP server is already started");
+  stop_ = std::stop_source();
+  listener_ = std::make_unique<Listener>(options_);
+  RegisterHandlers();
+  const int bound = listener_->Bind(options_.bind_address, options_.port);
+  if (bound < 0) {
+    const std::string reason = std::strerror(errno);
+    listener_.reset();
+    return IoError("cannot listen for HTTP on " + options_.bind_address + ":" +
+                   std::to_string(options_.port) + ": " + reason);
+  }
+  port_ = bound;
+  listen_returned_ = false;
+  listen_thread_ = std::thread([this] {
+    listener_->listen_after_bind();
+    listen_returned_ = true;
+  });
+  if (!WaitUntilListening()) {
+    Stop();
+    return Internal("the HTTP accept loop did not start");
+  }
+  LOG(INFO) << "HTTP API listening on " << options_.bind_address << ":" << port_;
+  return Status::Ok();
+}
+
+// httplib's stop() only works once its accept loop runs; Stop() must not race it.
+bool HttpServer::Impl::WaitUntilListening() {
+  while (!listener_->is_running()) {
+    if (listen_returned_) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  return true;
+}
+
+void HttpServer::Impl::Stop() {
+  if (listener_ == nullptr) return;
+  stop_.request_stop();     // parked blocking queries answer
+  listener_->SignalStop();  // idle keep-alive connections close
+  listener_->stop();        // the accept loop ends, then joins every worker
+  listen_thread_.join();
+  listener_.reset();
+  port_ = -1;
+}
+
+void HttpServer::Impl::RegisterHandlers() {
+  // Every request reaches Serve: Roster routes on the request target itself (see
+  // kRouteServe in connection.h). Registering per method makes httplib read the body
+  // (bounded by request_body_bytes_max) before the handler runs.
+  const httplib::Server::Handler serve = [this](const httplib::Request& request,
+                                                httplib::Response& response) {
+    Serve(request, response);
+  };
+  listener_->Get(".*", serve);  // and HEAD
+  listener_->Put(".*", serve);
+  listener_->Post(".*", serve);
+  listener_->Patch(".*", serve);
+  listener_->Delete(".*", serve);
+  listener_->Options(".*", serve);
+  listener_->set_exception_handler(
+      [](const httplib::Request&, httplib::Response& response, std::exception_ptr error) {
+        WriteReply(ExceptionReply(error), response);
+      });
+  // httplib calls this for every status >= 400, handlers' too: fill in only the empty
+  // bodies of errors httplib produced itself. A KV miss is an empty 404 on purpose.
+  const HttpOptions& options = options_;
+  listener_->set_error_handler(httplib::Server::HandlerWithResponse(
+      [&options](const httplib::Request&, httplib::Response& response) {
+        if (!response.body.empty() || response.status == 404) {
+          return httplib::Server::HandlerResponse::Unhandled;
+        }
+        response.set_content(TransportErrorMessage(response.status, options), kTextContentType);
+        return httplib::Server::HandlerResponse::Handled;
+      }));
+}
+
+void HttpServer::Impl::Serve(const httplib::Request& request, httplib::Response& response) {
+  Reply reply;
+  try {
+    reply = Dispatch(request);
+  } catch (...) {
+    reply = ExceptionReply(std::current_exception());
+  }
+  if (reply.status >= 500) {
+    LOG(WARNING) << "HTTP " << request.method << " " << request.target << " -> " << reply.status
+                 << ": " << reply.body;
+  }
+  WriteReply(reply, response);
+}
+
+Reply HttpServer::Impl::Dispatch(const httplib::Request& request) {
+  if (request.path == kRouteTooManyConnections) {
+    return TextReply(429,
+                     "Your IP is issuing too many concurrent connections, please rate limit your "
+                     "calls\n");
+  }
+  Result<Target> target = ParseTarget(request.target);
+  if (!target.ok()) return StatusReply(target.status());
+  const Route* route = FindRoute(target->path);
+  if (route == nullptr) return TextReply(404, "Unknown path " + target->path);
+  const std::string method = request.method == "HEAD" ? "GET" : request.method;
+  if (method == "OPTIONS" || !Allows(*route, method)) return MethodReply(*route, method);
+  const HandlerContext context{backend_, options_, stop_.get_token()};
+  const ApiRequest api{method, std::move(target->path), std::move(target->query), request.body};
+  return route->handler(context, api);
+}
+
+HttpServer::HttpServer(Backend& backend, HttpOptions options)
+    : impl_(std::make_unique<Impl>(backend, std::move(options))) {}
+
+HttpServer::~HttpServer() = default;
+
+Status HttpServer::Start() { return impl_->Start(); }
+
+int HttpServer::port() const { return impl_->port(); }
+
+void HttpServer::Stop() { impl_->Stop(); }
+
+}  // namespace roster::http

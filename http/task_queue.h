@@ -1,0 +1,73 @@
+// GrowingTaskQueue: the httplib::TaskQueue behind Roster's HTTP server.
+//
+// httplib serves each connection on one thread from accept to close, and a blocking
+// query parks that thread for up to ten minutes. A fixed pool (httplib's default is
+// eight threads) would let a few parked long-polls starve every other client. This
+// pool starts threads_min threads, starts another whenever a task arrives and no
+// thread is idle (up to threads_max; past that, tasks wait in FIFO order), and lets a
+// thread above the minimum exit after idle_timeout_ms without work. So 2,000 parked
+// queries cost 2,000 mostly-sleeping threads, and a plain GET still gets a thread at
+// once.
+//
+// Threads are POSIX threads so that their stack size can be set (std::thread cannot).
+// Thread-safety: enqueue from any thread; shutdown from one (httplib calls it when its
+// accept loop ends), after which enqueue drops tasks. The destructor shuts down.
+#pragma once
+
+#include <pthread.h>
+
+#include <condition_variable>
+#include <cstddef>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <vector>
+
+#include "http/options.h"
+
+// clang-format off
+#include <httplib.h>
+// clang-format on
+
+namespace roster::http {
+
+class GrowingTaskQueue final : public httplib::TaskQueue {
+ public:
+  explicit GrowingTaskQueue(ThreadPoolOptions options);
+  ~GrowingTaskQueue() override;
+
+  GrowingTaskQueue(const GrowingTaskQueue&) = delete;
+  GrowingTaskQueue& operator=(const GrowingTaskQueue&) = delete;
+
+  void enqueue(std::function<void()> task) override;
+  // Lets queued tasks finish, then joins every thread. Running tasks must end on their
+  // own (the server's stop signal ends connections and blocking queries).
+  void shutdown() override;
+
+  // For tests and diagnostics.
+  std::size_t thread_count() const;
+  std::size_t idle_count() const;
+
+ private:
+  static void* ThreadMain(void* self);
+  void WorkerLoop();
+  // Waits for a task; false when this thread should exit (shut down, or idle too long
+  // while above threads_min). REQUIRES: lock holds mutex_.
+  bool NextTask(std::unique_lock<std::mutex>& lock, std::function<void()>* task);
+  // REQUIRES: mutex_ held.
+  void StartThreadLocked();
+  // Joins threads that have exited on their own. REQUIRES: mutex_ not held.
+  void ReapExited();
+
+  const ThreadPoolOptions options_;
+
+  mutable std::mutex mutex_;
+  std::condition_variable work_available_;
+  std::deque<std::function<void()>> tasks_;  // guarded by mutex_
+  std::vector<pthread_t> threads_;           // running workers; guarded by mutex_
+  std::vector<pthread_t> exited_;            // finished, not yet joined; guarded by mutex_
+  std::size_t idle_ = 0;                     // workers waiting for a task; guarded by mutex_
+  bool shutdown_ = false;                    // guarded by mutex_
+};
+
+}  // namespace roster::http

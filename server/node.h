@@ -1,0 +1,252 @@
+// Node: one running Roster server. It drives a consensus::RawNode on its own thread
+// (the Raft loop), persists each Ready into SQLite with one fsync, talks to its peers
+// through the Transport, applies committed entries to the store, and serves the HTTP
+// front end through http::Backend.
+//
+// Threads: the Raft loop owns the RawNode, the log storage and every piece of loop
+// state below "loop-only". HTTP workers call the Backend methods; they hand work to the
+// loop through the inbox and wait for the answer, or read the store under store_mutex_
+// (shared; the loop takes it exclusively to apply). Transport threads only enqueue.
+// Design notes: docs/design/server.md.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <shared_mutex>
+#include <string>
+#include <thread>
+#include <variant>
+#include <vector>
+
+#include "base/clock.h"
+#include "base/random.h"
+#include "base/status.h"
+#include "consensus/raw_node.h"
+#include "http/backend.h"
+#include "server/peers.h"
+#include "server/sqlite_log_storage.h"
+#include "server/transport.h"
+#include "store/store.h"
+#include "store/watch_set.h"
+
+namespace roster::server {
+
+namespace internal {
+
+// An HTTP worker waiting for the loop. The loop fills it in and calls Finish once.
+struct Waiter {
+  std::mutex mutex;
+  std::condition_variable cv;
+  bool done = false;
+  Status status;
+  http::WriteOutcome outcome;  // writes
+  consensus::Index read_index = 0;  // reads: the index the store must reach
+  std::int64_t deadline_ms = 0;
+  std::int64_t issued_ms = 0;  // reads: when ReadIndex was last asked for
+  std::string context;         // reads: the ReadIndex context
+
+  void Finish(Status result) {
+    std::lock_guard<std::mutex> lock(mutex);
+    if (done) return;
+    status = std::move(result);
+    done = true;
+    cv.notify_all();
+  }
+  // Waits until finished or deadline; false on timeout.
+  bool WaitUntil(std::chrono::steady_clock::time_point deadline) {
+    std::unique_lock<std::mutex> lock(mutex);
+    return cv.wait_until(lock, deadline, [this] { return done; });
+  }
+};
+
+// A command on its way through Raft, for a local caller or a follower that forwarded it.
+struct Proposal {
+  std::string command;
+  std::shared_ptr<Waiter> waiter;  // local caller; null when forwarded
+  Reply reply;                     // forwarded: where the result goes
+  std::uint64_t request_id = 0;    // forwarded: the follower's id for it
+  std::int64_t deadline_ms = 0;
+  consensus::Term term = 0;        // set when proposed here
+  std::int64_t forwarded_ms = 0;   // set when forwarded to the leader
+};
+
+// Work for the loop.
+struct FrameWork {
+  PeerInfo from;
+  Frame frame;
+  Reply reply;
+};
+struct ReadWork {
+  std::shared_ptr<Waiter> waiter;
+};
+struct ConfChangeWork {
+  consensus::ConfChange change;
+  std::shared_ptr<Waiter> waiter;
+};
+struct StopWork {};
+
+struct Work {
+  std::variant<FrameWork, Proposal, ReadWork, ConfChangeWork, StopWork> item;
+};
+
+
+}  // namespace internal
+
+struct NodeOptions {
+  std::string node_name;
+  std::string data_dir;
+  std::string bind_address = "127.0.0.1";  // for the server (Raft/RPC) port
+  int server_port = 8300;                   // 0: pick a free port
+  std::string advertise_http_address;       // "host:port" peers and clients should use
+  int bootstrap_expect = 1;                 // servers needed to form a new cluster
+  std::vector<std::string> join;            // "host:port" server addresses to contact
+
+  int tick_ms = 50;
+  int election_ticks = 10;  // 500-1000 ms election timeout at the default tick
+  int heartbeat_ticks = 1;
+  std::uint64_t snapshot_interval_entries = 16384;
+  std::uint64_t snapshot_trailing_entries = 4096;
+  std::int64_t leader_wait_ms = 7000;  // Consul's rpc_hold_timeout
+  std::int64_t commit_wait_ms = 30000; // after that, a write's fate is reported unknown
+};
+
+class Node final : public http::Backend {
+ public:
+  // Opens (or creates) the data dir, restores the store from the newest valid snapshot
+  // plus the log, and starts the transport and the Raft loop.
+  static Result<std::unique_ptr<Node>> Start(NodeOptions options);
+  ~Node() override;  // Stop()
+  void Stop();
+
+  consensus::NodeId id() const { return id_; }
+  std::string server_address() const;  // "host:port" of the server (Raft) port
+
+  // http::Backend
+  Result<http::WriteOutcome> Apply(std::string command) override;
+  Result<http::ReadMeta> Read(http::Consistency mode,
+                              const std::function<void(const store::Store&)>& read) override;
+  std::unique_ptr<http::Watch> NewWatch(std::vector<store::WatchKey> keys) override;
+  std::string LeaderAddress() override;
+  std::vector<std::string> PeerAddresses() override;
+  Result<http::RaftConfiguration> GetRaftConfiguration(http::Consistency mode) override;
+  Status RemovePeer(const std::string& id, const std::string& address) override;
+  SelfInfo Self() override;
+
+ private:
+  class WatchImpl;
+  using Waiter = internal::Waiter;
+  using Proposal = internal::Proposal;
+  using Work = internal::Work;
+
+  explicit Node(NodeOptions options);
+  Status Open();
+  Status RestoreFromStorage();
+  Status StartRaft();
+  void Loop();
+
+  // Loop: inbox and time.
+  void Enqueue(Work work);
+  void HandleWork(Work& work);
+  void HandleFrame(const PeerInfo& from, Frame& frame, const Reply& reply);
+  void TickIfDue();
+  void ExpireWaits();
+
+  // Loop: writes.
+  void ProposeOrForward(Proposal proposal);
+  void CompleteProposal(Proposal& proposal, Result<http::WriteOutcome> result);
+  void HandleForwardApply(ForwardApply request, const Reply& reply);
+  void ProposeConfChange(const consensus::ConfChange& change, std::shared_ptr<Waiter> waiter);
+  void HandleForwardResult(const ForwardResult& result);
+
+  // Loop: reads.
+  void StartReadIndex(std::shared_ptr<Waiter> waiter);
+  void ReleaseReads();
+
+  // Loop: the Ready cycle.
+  void HandleReadies();
+  bool PersistReady(consensus::Ready& ready);
+  void ApplyCommitted(std::vector<consensus::Entry>& entries);
+  void ApplyConfChange(const consensus::Entry& entry);
+  void InstallSnapshot(const consensus::Snapshot& snapshot);
+  void MaybeTakeSnapshot();
+  void SendMessages(std::vector<consensus::Message>& messages);
+  void PublishStatus(const consensus::Ready& ready);
+
+  // Loop: membership.
+  Status Bootstrap(const std::vector<Join>& servers);
+  void TryBootstrapOrJoin();
+  Join SelfJoin() const;
+  void HandleJoin(const Join& join, const Reply& reply);
+  void MaybePromoteLearners();
+  void UpdateTransportPeers();
+
+  Status SaveClusterId(std::uint64_t cluster_id);
+  void FailEverything(const Status& status);
+  void WakeWatchers(const store::ChangeSet& changes);
+  void WakeAllWatchers();
+
+  const NodeOptions options_;
+  SystemClock clock_;
+  SystemRandom random_;
+  consensus::NodeId id_ = consensus::kNoNode;
+  std::uint64_t cluster_id_ = 0;
+
+  std::unique_ptr<SqliteLogStorage> storage_;
+  std::unique_ptr<Transport> transport_;
+
+  // The store, applied by the loop (exclusive lock) and read by HTTP workers (shared).
+  mutable std::shared_mutex store_mutex_;
+  store::Store store_;
+
+  // Watchers of blocking queries.
+  std::mutex watch_mutex_;
+  store::WatchSet watch_set_;
+  std::map<store::WatchId, WatchImpl*> watchers_;
+
+  // The inbox.
+  std::mutex inbox_mutex_;
+  std::condition_variable inbox_cv_;
+  std::deque<std::unique_ptr<Work>> inbox_;
+  bool stopping_ = false;
+
+  // What HTTP workers and status endpoints read without the loop: under status_mutex_.
+  mutable std::mutex status_mutex_;
+  PeerDirectory directory_;
+  consensus::ConfState conf_state_;
+  consensus::NodeId leader_ = consensus::kNoNode;
+  consensus::Term term_ = 0;
+  consensus::Role role_ = consensus::Role::kFollower;
+  consensus::Index commit_index_ = 0;
+  consensus::Index applied_index_ = 0;
+  consensus::Index conf_index_ = 0;
+  std::int64_t last_leader_contact_ms_ = 0;
+  bool leader_ready_for_reads_ = false;  // leader that applied its own first entry
+  std::string write_blocked_reason_;
+  std::string self_address_;
+
+  // Loop-only.
+  std::unique_ptr<consensus::RawNode> raw_node_;
+  std::int64_t next_tick_ms_ = 0;
+  consensus::Index leader_term_start_index_ = 0;  // our no-op's index while we lead
+  consensus::Index snapshot_index_ = 0;
+  std::uint64_t next_request_id_ = 1;
+  std::map<consensus::Index, std::vector<Proposal>> proposals_by_index_;
+  std::map<std::uint64_t, Proposal> forwarded_;   // request id -> waiting for the leader
+  std::deque<Proposal> waiting_for_leader_;
+  std::map<std::string, std::shared_ptr<Waiter>> reads_by_context_;
+  std::multimap<consensus::Index, std::shared_ptr<Waiter>> reads_by_index_;
+  std::deque<std::shared_ptr<Waiter>> reads_waiting_for_leader_;
+  std::vector<Join> discovered_;  // servers met before bootstrap
+  std::vector<std::string> join_targets_;  // -join addresses, then leaders they name
+  std::vector<consensus::NodeId> known_transport_peers_;  // given to the transport
+  std::vector<consensus::NodeId> removed_peers_;  // removed from the cluster, to drop
+  std::int64_t next_discovery_ms_ = 0;
+  std::thread loop_thread_;
+};
+
+}  // namespace roster::server

@@ -1,0 +1,242 @@
+// The Ready cycle, in the order consensus/raw_node.h's durability contract demands:
+// send, persist (one SQLite transaction), send what promises persistence, apply,
+// Advance. Also snapshots: taking them, and installing one the leader sent.
+#include <algorithm>
+
+#include "base/check.h"
+#include "base/logging.h"
+#include "server/node.h"
+
+namespace roster::server {
+namespace {
+
+constexpr std::int64_t kPersistRetryMs = 500;
+
+}  // namespace
+
+void Node::HandleReadies() {
+  while (raw_node_->HasReady()) {
+    consensus::Ready ready = raw_node_->GetReady();
+    SendMessages(ready.messages);  // the leader replicates while its own disk writes
+    if (!PersistReady(ready)) return;  // stopping; nothing unpersisted is acknowledged
+    SendMessages(ready.persisted_messages);
+    if (ready.snapshot) InstallSnapshot(*ready.snapshot);
+    ApplyCommitted(ready.committed_entries);
+    for (consensus::ReadState& read : ready.read_states) {
+      auto it = reads_by_context_.find(read.context);
+      if (it == reads_by_context_.end()) continue;  // timed out, or a duplicate
+      std::shared_ptr<Waiter> waiter = it->second;
+      reads_by_context_.erase(it);
+      reads_by_index_.emplace(read.index, std::move(waiter));
+    }
+    raw_node_->Advance();
+    PublishStatus(ready);
+    ReleaseReads();
+  }
+}
+
+void Node::SendMessages(std::vector<consensus::Message>& messages) {
+  for (consensus::Message& message : messages) {
+    const consensus::NodeId to = message.to;
+    Status status = transport_->Send(to, Frame(std::move(message)));
+    if (!status.ok() && status.code() != StatusCode::kNotFound) raw_node_->ReportUnreachable(to);
+  }
+}
+
+// Returns false only when the node is stopping before it could persist.
+bool Node::PersistReady(consensus::Ready& ready) {
+  PersistBatch batch;
+  if (ready.snapshot) {
+    // The file first: raft.db's record of it is the commit point.
+    Status written = storage_->snapshots().Write(ready.snapshot->metadata, ready.snapshot->data);
+    CHECK(written.ok()) << "cannot write a received snapshot: " << written.ToString();
+    batch.snapshot = ready.snapshot->metadata;
+  }
+  batch.entries = std::move(ready.entries);
+  batch.hard_state = ready.hard_state;
+  while (true) {
+    Status status = storage_->Persist(batch);
+    if (status.ok()) break;
+    // Disk full or an I/O error: acknowledge nothing, say why, and try again; once space
+    // returns the same batch goes through and the node carries on.
+    {
+      std::lock_guard<std::mutex> lock(status_mutex_);
+      if (write_blocked_reason_.empty()) {
+        LOG(ERROR) << "cannot persist the Raft log, not acknowledging writes until it "
+                      "works again: "
+                   << status.ToString();
+      }
+      write_blocked_reason_ = "cannot persist the Raft log: " + status.ToString();
+    }
+    std::unique_lock<std::mutex> lock(inbox_mutex_);
+    inbox_cv_.wait_for(lock, std::chrono::milliseconds(kPersistRetryMs), [this] { return stopping_; });
+    if (stopping_) return false;
+  }
+  std::lock_guard<std::mutex> lock(status_mutex_);
+  if (!write_blocked_reason_.empty()) {
+    LOG(INFO) << "the Raft log persists again; accepting writes";
+    write_blocked_reason_.clear();
+  }
+  return true;
+}
+
+void Node::ApplyCommitted(std::vector<consensus::Entry>& entries) {
+  for (consensus::Entry& entry : entries) {
+    store::ApplyResult result;
+    if (entry.type == consensus::EntryType::kConfChange) {
+      ApplyConfChange(entry);
+    } else {
+      std::unique_lock<std::shared_mutex> lock(store_mutex_);
+      result = store_.Apply(entry.index, entry.data);
+    }
+    {
+      std::lock_guard<std::mutex> lock(status_mutex_);
+      applied_index_ = entry.index;
+      if (role_ == consensus::Role::kLeader && entry.index >= leader_term_start_index_) {
+        leader_ready_for_reads_ = true;
+      }
+    }
+    WakeWatchers(result.changes);
+    auto it = proposals_by_index_.find(entry.index);
+    if (it == proposals_by_index_.end()) continue;
+    std::vector<Proposal> proposals = std::move(it->second);
+    proposals_by_index_.erase(it);
+    for (Proposal& proposal : proposals) {
+      if (proposal.term == entry.term) {
+        CompleteProposal(proposal, http::WriteOutcome{result.ok, entry.index});
+      } else {
+        // Another leader's entry took this index: ours was never committed. Retry.
+        ProposeOrForward(std::move(proposal));
+      }
+    }
+  }
+}
+
+void Node::ApplyConfChange(const consensus::Entry& entry) {
+  Result<consensus::ConfChange> change = consensus::DecodeConfChange(entry.data);
+  CHECK(change.ok()) << "undecodable conf change at " << entry.index;
+  Result<consensus::ConfState> next = consensus::ApplyConfChange(conf_state_, *change);
+  CHECK(next.ok()) << "conf change at " << entry.index << " does not apply";
+  {
+    std::lock_guard<std::mutex> lock(status_mutex_);
+    conf_state_ = std::move(next).value();
+    conf_index_ = entry.index;
+    if (change->type == consensus::ConfChangeType::kRemoveNode) {
+      directory_.erase(change->node_id);
+      removed_peers_.push_back(change->node_id);
+    } else if (!change->context.empty()) {
+      Result<PeerAddress> address = DecodePeerAddress(change->context);
+      if (address.ok()) directory_[change->node_id] = std::move(address).value();
+    }
+  }
+  UpdateTransportPeers();
+  if (change->type == consensus::ConfChangeType::kRemoveNode && change->node_id == id_) {
+    LOG(WARNING) << "this server was removed from the cluster";
+  }
+}
+
+void Node::UpdateTransportPeers() {
+  PeerDirectory directory;
+  {
+    std::lock_guard<std::mutex> lock(status_mutex_);
+    directory = directory_;
+  }
+  for (const auto& [id, address] : directory) {
+    if (id != id_) transport_->AddPeer(id, address.server_address);
+  }
+  // Peers learned from a Hello stay until the directory says otherwise: only a removal
+  // (a directory that once had them and no longer does) drops them.
+  for (consensus::NodeId id : removed_peers_) transport_->RemovePeer(id);
+  for (consensus::NodeId id : removed_peers_) std::erase(known_transport_peers_, id);
+  removed_peers_.clear();
+  for (const auto& [id, address] : directory) {
+    if (std::find(known_transport_peers_.begin(), known_transport_peers_.end(), id) ==
+        known_transport_peers_.end()) {
+      known_transport_peers_.push_back(id);
+    }
+  }
+}
+
+void Node::InstallSnapshot(const consensus::Snapshot& snapshot) {
+  Result<ServerSnapshot> decoded = DecodeServerSnapshot(snapshot.data);
+  CHECK(decoded.ok()) << "undecodable snapshot from the leader: " << decoded.status().ToString();
+  {
+    std::unique_lock<std::shared_mutex> lock(store_mutex_);
+    Status restored = store_.Restore(decoded->store_snapshot);
+    CHECK(restored.ok()) << "cannot restore the leader's snapshot: " << restored.ToString();
+  }
+  {
+    std::lock_guard<std::mutex> lock(status_mutex_);
+    directory_ = std::move(decoded->directory);
+    conf_state_ = snapshot.metadata.conf_state;
+    conf_index_ = snapshot.metadata.index;
+    applied_index_ = snapshot.metadata.index;
+  }
+  snapshot_index_ = snapshot.metadata.index;
+  UpdateTransportPeers();
+  WakeAllWatchers();  // anything may have changed
+}
+
+Status Node::RestoreFromStorage() {
+  const SnapshotFile* file = storage_->snapshot_file();
+  if (file == nullptr) return Status::Ok();
+  Result<std::string> data = file->ReadAll();
+  if (!data.ok()) return data.status();
+  Result<ServerSnapshot> decoded = DecodeServerSnapshot(*data);
+  if (!decoded.ok()) return decoded.status();
+  RETURN_IF_ERROR(store_.Restore(decoded->store_snapshot));
+  directory_ = std::move(decoded->directory);
+  conf_state_ = file->metadata().conf_state;
+  conf_index_ = file->metadata().index;
+  applied_index_ = file->metadata().index;
+  snapshot_index_ = file->metadata().index;
+  return Status::Ok();
+}
+
+void Node::MaybeTakeSnapshot() {
+  const consensus::Index applied = raw_node_->applied();
+  if (applied < snapshot_index_ + options_.snapshot_interval_entries) return;
+  Result<consensus::Term> term = storage_->TermAt(applied);
+  if (!term.ok()) return;
+  PeerDirectory directory;
+  {
+    std::lock_guard<std::mutex> lock(status_mutex_);
+    directory = directory_;
+  }
+  // Only this thread writes the store, so reading it here needs no lock.
+  const std::string data = EncodeServerSnapshot(directory, store_.Snapshot());
+  const consensus::SnapshotMetadata metadata{applied, *term, raw_node_->conf_state()};
+  Status status = storage_->snapshots().Write(metadata, data);
+  if (status.ok()) {
+    status = storage_->CreateSnapshot(applied, metadata.conf_state,
+                                      options_.snapshot_trailing_entries);
+  }
+  if (!status.ok()) {
+    LOG(WARNING) << "snapshot at " << applied << " failed: " << status.ToString();
+    snapshot_index_ = applied;  // do not retry on every loop; the next interval will
+    return;
+  }
+  snapshot_index_ = applied;
+  LOG(INFO) << "snapshot at index " << applied << " (" << data.size() << " bytes)";
+}
+
+void Node::PublishStatus(const consensus::Ready& ready) {
+  const consensus::NodeStatus status = raw_node_->GetStatus();
+  std::lock_guard<std::mutex> lock(status_mutex_);
+  if (ready.soft_state) {
+    const bool became_leader =
+        ready.soft_state->role == consensus::Role::kLeader && role_ != consensus::Role::kLeader;
+    leader_ = ready.soft_state->leader;
+    role_ = ready.soft_state->role;
+    if (became_leader) {
+      // Its no-op is the last entry: once applied, its state is the leader's state.
+      leader_term_start_index_ = status.last_index;
+      leader_ready_for_reads_ = false;
+    }
+    if (role_ != consensus::Role::kLeader) leader_ready_for_reads_ = false;
+  }
+  term_ = status.hard_state.term;
+  commit_index_ = status.hard_state.commit;
+}
+
+}  // namespace roster::server

@@ -1,0 +1,1001 @@
+#include "server/transport.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <condition_variable>
+#include <cstring>
+#include <deque>
+#include <optional>
+#include <utility>
+
+#include "base/check.h"
+#include "base/clock.h"
+#include "base/logging.h"
+#include "base/random.h"
+
+namespace roster::server {
+namespace internal {
+namespace {
+
+// A Hello is small; until one has been accepted, a bigger frame is refused early.
+constexpr std::uint32_t kHelloBytesMax = 64u << 10;
+constexpr std::size_t kReadBufferBytes = 256u << 10;
+constexpr std::size_t kLargeBodyStepBytes = 1u << 20;
+constexpr std::int64_t kNoDeadline = -1;
+constexpr std::int64_t kAcceptPollMs = 500;  // how often finished inbound threads are reaped
+
+std::int64_t NowMs() {
+  static const SystemClock clock;
+  return clock.NowMs();
+}
+
+Status ErrnoStatus(std::string_view what, int error) {
+  return IoError(std::string(what) + ": " + std::strerror(error));
+}
+
+enum class WaitResult { kReady, kTimedOut, kCancelled };
+
+// Waits until fd has `events`, the deadline passes, or cancel_fd becomes readable.
+WaitResult WaitFd(int fd, short events, std::int64_t deadline_ms, int cancel_fd) {
+  while (true) {
+    int timeout_ms = -1;
+    if (deadline_ms != kNoDeadline) {
+      const std::int64_t left_ms = deadline_ms - NowMs();
+      if (left_ms <= 0) return WaitResult::kTimedOut;
+      timeout_ms = static_cast<int>(std::min<std::int64_t>(left_ms, 1 << 30));
+    }
+    pollfd fds[2] = {{fd, events, 0}, {cancel_fd, POLLIN, 0}};
+    const int ready = ::poll(fds, cancel_fd >= 0 ? 2 : 1, timeout_ms);
+    if (ready < 0 && errno == EINTR) continue;
+    CHECK_GE(ready, 0) << "poll: " << std::strerror(errno);
+    if (cancel_fd >= 0 && (fds[1].revents & POLLIN)) return WaitResult::kCancelled;
+    // Errors and hang-ups count as ready: the read or write that follows reports them.
+    if (fds[0].revents != 0) return WaitResult::kReady;
+  }
+}
+
+Status WaitStatus(WaitResult result, std::string_view doing) {
+  switch (result) {
+    case WaitResult::kReady: return Status::Ok();
+    case WaitResult::kTimedOut: return Unavailable(std::string(doing) + ": timed out");
+    case WaitResult::kCancelled: return Unavailable(std::string(doing) + ": transport stopped");
+  }
+  return Internal("unreachable");
+}
+
+struct HostPort {
+  std::string host;
+  std::string port;
+};
+
+// "host:port", "[v6]:port"; an empty host means any address (for listening).
+Result<HostPort> SplitHostPort(const std::string& address) {
+  HostPort out;
+  std::size_t colon = 0;
+  if (!address.empty() && address.front() == '[') {
+    const std::size_t close = address.find(']');
+    if (close == std::string::npos || close + 1 >= address.size() || address[close + 1] != ':') {
+      return InvalidArgument("address '" + address + "' is not [host]:port");
+    }
+    out.host = address.substr(1, close - 1);
+    colon = close + 1;
+  } else {
+    colon = address.rfind(':');
+    if (colon == std::string::npos || address.find(':') != colon) {
+      return InvalidArgument("address '" + address + "' is not host:port");
+    }
+    out.host = address.substr(0, colon);
+  }
+  out.port = address.substr(colon + 1);
+  const bool digits = !out.port.empty() && out.port.size() <= 5 &&
+                      std::all_of(out.port.begin(), out.port.end(), ::isdigit);
+  if (!digits || std::stoul(out.port) > 65535) {
+    return InvalidArgument("address '" + address + "' has no valid port");
+  }
+  return out;
+}
+
+std::string EndpointOf(const sockaddr_storage& address) {
+  char host[INET6_ADDRSTRLEN] = {};
+  if (address.ss_family == AF_INET6) {
+    const auto& v6 = reinterpret_cast<const sockaddr_in6&>(address);
+    ::inet_ntop(AF_INET6, &v6.sin6_addr, host, sizeof(host));
+    return "[" + std::string(host) + "]:" + std::to_string(ntohs(v6.sin6_port));
+  }
+  const auto& v4 = reinterpret_cast<const sockaddr_in&>(address);
+  ::inet_ntop(AF_INET, &v4.sin_addr, host, sizeof(host));
+  return std::string(host) + ":" + std::to_string(ntohs(v4.sin_port));
+}
+
+std::string PeerEndpoint(int fd) {
+  sockaddr_storage address{};
+  socklen_t length = sizeof(address);
+  if (::getpeername(fd, reinterpret_cast<sockaddr*>(&address), &length) != 0) return "?";
+  return EndpointOf(address);
+}
+
+// Low latency for small Raft messages; keepalive for idle links to dead hosts; a
+// send timeout so a writer stuck on a peer that stopped reading gives up.
+void ConfigureSocket(int fd, std::int64_t send_timeout_ms) {
+  const int one = 1;
+  ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+  ::setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
+  timeval timeout{};
+  timeout.tv_sec = send_timeout_ms / 1000;
+  timeout.tv_usec = static_cast<suseconds_t>((send_timeout_ms % 1000) * 1000);
+  ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof(timeout));
+}
+
+struct AddrInfoList {
+  addrinfo* list = nullptr;
+  ~AddrInfoList() {
+    if (list != nullptr) ::freeaddrinfo(list);
+  }
+};
+
+Status Resolve(const HostPort& host_port, bool passive, AddrInfoList* out) {
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_NUMERICSERV | (passive ? AI_PASSIVE : 0);
+  const char* host = host_port.host.empty() ? nullptr : host_port.host.c_str();
+  const int error = ::getaddrinfo(host, host_port.port.c_str(), &hints, &out->list);
+  if (error != 0) {
+    return IoError("resolve '" + host_port.host + "': " + ::gai_strerror(error));
+  }
+  return Status::Ok();
+}
+
+// Connects to one resolved address before the deadline; returns a blocking socket.
+Result<int> ConnectOne(const addrinfo& ai, std::int64_t deadline_ms, int cancel_fd) {
+  const int fd = ::socket(ai.ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  if (fd < 0) return ErrnoStatus("socket", errno);
+  Status status;
+  if (::connect(fd, ai.ai_addr, ai.ai_addrlen) != 0) {
+    if (errno != EINPROGRESS) {
+      status = ErrnoStatus("connect", errno);
+    } else {
+      status = WaitStatus(WaitFd(fd, POLLOUT, deadline_ms, cancel_fd), "connect");
+      int error = 0;
+      socklen_t length = sizeof(error);
+      if (status.ok() && ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &length) == 0 &&
+          error != 0) {
+        status = ErrnoStatus("connect", error);
+      }
+    }
+  }
+  if (status.ok() && ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_NONBLOCK) != 0) {
+    status = ErrnoStatus("fcntl", errno);
+  }
+  if (!status.ok()) {
+    ::close(fd);
+    return status;
+  }
+  return fd;
+}
+
+Result<int> Dial(const std::string& address, std::int64_t deadline_ms, int cancel_fd) {
+  Result<HostPort> host_port = SplitHostPort(address);
+  if (!host_port.ok()) return host_port.status();
+  AddrInfoList resolved;
+  RETURN_IF_ERROR(Resolve(*host_port, /*passive=*/false, &resolved));
+  Status last = IoError("no address");
+  for (const addrinfo* ai = resolved.list; ai != nullptr; ai = ai->ai_next) {
+    Result<int> fd = ConnectOne(*ai, deadline_ms, cancel_fd);
+    if (fd.ok()) return fd;
+    last = fd.status();
+  }
+  return last;
+}
+
+Result<int> Listen(const std::string& address, std::uint16_t* port) {
+  Result<HostPort> host_port = SplitHostPort(address);
+  if (!host_port.ok()) return host_port.status();
+  AddrInfoList resolved;
+  RETURN_IF_ERROR(Resolve(*host_port, /*passive=*/true, &resolved));
+  const addrinfo& ai = *resolved.list;
+  const int fd = ::socket(ai.ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  if (fd < 0) return ErrnoStatus("socket", errno);
+  const int one = 1;
+  ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+  sockaddr_storage bound{};
+  socklen_t length = sizeof(bound);
+  if (::bind(fd, ai.ai_addr, ai.ai_addrlen) != 0 || ::listen(fd, SOMAXCONN) != 0 ||
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&bound), &length) != 0) {
+    const int error = errno;
+    ::close(fd);
+    return ErrnoStatus("listen on " + address, error);
+  }
+  *port = ntohs(bound.ss_family == AF_INET6 ? reinterpret_cast<sockaddr_in6&>(bound).sin6_port
+                                            : reinterpret_cast<sockaddr_in&>(bound).sin_port);
+  return fd;
+}
+
+// Writes every byte of `parts`, as few sendmsg calls as the kernel allows. A timeout
+// (SO_SNDTIMEO) with no progress is Unavailable; other failures IoError.
+Status WriteAll(int fd, const std::vector<std::string>& parts) {
+  std::size_t part = 0;
+  std::size_t offset = 0;  // into parts[part]
+  while (part < parts.size()) {
+    iovec iov[64];
+    std::size_t count = 0;
+    for (std::size_t i = part; i < parts.size() && count < 64; ++i, ++count) {
+      const std::size_t skip = i == part ? offset : 0;
+      iov[count].iov_base = const_cast<char*>(parts[i].data() + skip);
+      iov[count].iov_len = parts[i].size() - skip;
+    }
+    msghdr message{};
+    message.msg_iov = iov;
+    message.msg_iovlen = count;
+    const ssize_t written = ::sendmsg(fd, &message, MSG_NOSIGNAL);
+    if (written < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) return Unavailable("send timed out");
+      return ErrnoStatus("send", errno);
+    }
+    auto left = static_cast<std::size_t>(written);
+    while (part < parts.size() && left >= parts[part].size() - offset) {
+      left -= parts[part].size() - offset;
+      offset = 0;
+      ++part;
+    }
+    offset += left;
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+// Reads frames from a socket through a buffer, so that a burst of small frames costs
+// one recv. Used by one thread at a time.
+class FrameReader {
+ public:
+  FrameReader(int fd, int cancel_fd) : fd_(fd), cancel_fd_(cancel_fd), buffer_(kReadBufferBytes, 0) {}
+
+  // The next frame, or nullopt when the peer closed the connection between frames.
+  // Corruption/InvalidArgument: a malformed frame; IoError: the connection failed
+  // (or closed inside a frame); Unavailable: timed out or cancelled.
+  Result<std::optional<Frame>> Next(std::int64_t deadline_ms, std::uint32_t frame_bytes_max) {
+    bool eof = false;
+    RETURN_IF_ERROR(Fill(kFrameHeaderBytes, deadline_ms, &eof));
+    if (eof && end_ == begin_) return std::optional<Frame>();
+    if (eof) return IoError("connection closed inside a frame header");
+    Result<std::uint32_t> length =
+        DecodeFrameLength(std::string_view(&buffer_[begin_], kFrameHeaderBytes), frame_bytes_max);
+    if (!length.ok()) return length.status();
+    last_frame_bytes_ = kFrameHeaderBytes + *length;
+    if (last_frame_bytes_ <= buffer_.size()) {
+      RETURN_IF_ERROR(Fill(last_frame_bytes_, deadline_ms, &eof));
+      if (eof) return IoError("connection closed inside a frame");
+      Result<Frame> frame =
+          DecodeFrameBody(std::string_view(&buffer_[begin_ + kFrameHeaderBytes], *length));
+      begin_ += last_frame_bytes_;
+      if (!frame.ok()) return frame.status();
+      return std::optional<Frame>(std::move(*frame));
+    }
+    std::string body;
+    RETURN_IF_ERROR(ReadLargeBody(*length, deadline_ms, &body));
+    Result<Frame> frame = DecodeFrameBody(body);
+    if (!frame.ok()) return frame.status();
+    return std::optional<Frame>(std::move(*frame));
+  }
+
+  std::size_t last_frame_bytes() const { return last_frame_bytes_; }
+
+ private:
+  // Reads until `bytes` are buffered or the peer closes (*eof).
+  Status Fill(std::size_t bytes, std::int64_t deadline_ms, bool* eof) {
+    if (buffer_.size() - begin_ < bytes) {
+      std::memmove(buffer_.data(), buffer_.data() + begin_, end_ - begin_);
+      end_ -= begin_;
+      begin_ = 0;
+    }
+    while (end_ - begin_ < bytes) {
+      std::size_t received = 0;
+      RETURN_IF_ERROR(Receive(buffer_.data() + end_, buffer_.size() - end_, deadline_ms, &received));
+      if (received == 0) {
+        *eof = true;
+        return Status::Ok();
+      }
+      end_ += received;
+    }
+    return Status::Ok();
+  }
+
+  // A frame bigger than the buffer: grown step by step as bytes arrive, so a bogus
+  // length costs no more memory than the bytes actually sent.
+  Status ReadLargeBody(std::uint32_t length, std::int64_t deadline_ms, std::string* body) {
+    body->assign(buffer_.data() + begin_ + kFrameHeaderBytes, end_ - begin_ - kFrameHeaderBytes);
+    std::size_t got = body->size();
+    begin_ = end_ = 0;
+    while (got < length) {
+      if (got == body->size()) {
+        body->resize(std::min<std::size_t>(length, std::max(2 * got, kLargeBodyStepBytes)));
+      }
+      std::size_t received = 0;
+      RETURN_IF_ERROR(Receive(body->data() + got, body->size() - got, deadline_ms, &received));
+      if (received == 0) return IoError("connection closed inside a frame");
+      got += received;
+    }
+    return Status::Ok();
+  }
+
+  // One recv of up to `capacity` bytes; *received = 0 on end of stream.
+  Status Receive(char* into, std::size_t capacity, std::int64_t deadline_ms, std::size_t* received) {
+    while (true) {
+      const ssize_t n = ::recv(fd_, into, capacity, MSG_DONTWAIT);
+      if (n >= 0) {
+        *received = static_cast<std::size_t>(n);
+        return Status::Ok();
+      }
+      if (errno == EINTR) continue;
+      if (errno != EAGAIN && errno != EWOULDBLOCK) return ErrnoStatus("recv", errno);
+      RETURN_IF_ERROR(WaitStatus(WaitFd(fd_, POLLIN, deadline_ms, cancel_fd_), "receive"));
+    }
+  }
+
+  const int fd_;
+  const int cancel_fd_;
+  std::string buffer_;
+  std::size_t begin_ = 0;  // buffer_[begin_, end_) is received and not yet consumed
+  std::size_t end_ = 0;
+  std::size_t last_frame_bytes_ = 0;
+};
+
+// Encoded frames waiting for a connection's writer. A peer's queue outlives its
+// connections: it accepts frames while the first dial is under way and while
+// connected, refuses them while the peer is down, and ends with Shutdown.
+class OutboundQueue {
+ public:
+  OutboundQueue(std::size_t frames_max, std::size_t bytes_max)
+      : frames_max_(frames_max), bytes_max_(bytes_max) {}
+
+  Status Push(std::string frame) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (shut_down_) return Unavailable("connection closed");
+    if (down_) return Unavailable("peer is not connected");
+    if (!frames_.empty() &&
+        (frames_.size() >= frames_max_ || bytes_ + frame.size() > bytes_max_)) {
+      return Status(StatusCode::kResourceExhausted, "outbound queue is full");
+    }
+    bytes_ += frame.size();
+    frames_.push_back(std::move(frame));
+    cv_.notify_one();
+    return Status::Ok();
+  }
+
+  // Waits for frames and moves a batch of them into *batch (at least one); false once
+  // the connection is interrupted or the queue shut down.
+  bool PopBatch(std::vector<std::string>* batch, std::size_t frames_max, std::size_t bytes_max) {
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait(lock, [this] { return shut_down_ || interrupted_ || !frames_.empty(); });
+    if (shut_down_ || interrupted_) return false;
+    std::size_t bytes = 0;
+    while (!frames_.empty() && batch->size() < frames_max &&
+           (batch->empty() || bytes + frames_.front().size() <= bytes_max)) {
+      bytes += frames_.front().size();
+      batch->push_back(std::move(frames_.front()));
+      frames_.pop_front();
+    }
+    bytes_ -= bytes;
+    return true;
+  }
+
+  // A new connection starts writing; false if the queue was shut down.
+  bool BeginConnection() {
+    std::lock_guard<std::mutex> lock(mu_);
+    interrupted_ = false;
+    down_ = false;
+    return !shut_down_;
+  }
+  // The current connection ended: its writer stops.
+  void Interrupt() {
+    std::lock_guard<std::mutex> lock(mu_);
+    interrupted_ = true;
+    cv_.notify_all();
+  }
+  // The peer is unreachable: drops what is queued (returns how many) and refuses
+  // frames until the next connection begins.
+  std::size_t MarkDown() {
+    std::lock_guard<std::mutex> lock(mu_);
+    down_ = true;
+    const std::size_t dropped = frames_.size();
+    frames_.clear();
+    bytes_ = 0;
+    return dropped;
+  }
+  void Shutdown() {
+    std::lock_guard<std::mutex> lock(mu_);
+    shut_down_ = true;
+    cv_.notify_all();
+  }
+  bool shut_down() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return shut_down_;
+  }
+  // Sleeps up to delay_ms; true if the queue was (or got) shut down.
+  bool WaitForShutdown(std::int64_t delay_ms) {
+    std::unique_lock<std::mutex> lock(mu_);
+    return cv_.wait_for(lock, std::chrono::milliseconds(delay_ms), [this] { return shut_down_; });
+  }
+
+ private:
+  const std::size_t frames_max_;
+  const std::size_t bytes_max_;
+  std::mutex mu_;  // guards everything below
+  std::condition_variable cv_;
+  std::deque<std::string> frames_;
+  std::size_t bytes_ = 0;
+  bool interrupted_ = false;
+  bool down_ = false;
+  bool shut_down_ = false;
+};
+
+// One TCP connection. The socket is shut down by Close (from any thread, waking its
+// reader and writer) and closed only when the last reference goes, so no thread ever
+// uses a descriptor number that has been reused.
+class Connection {
+ public:
+  Connection(int fd, bool inbound, std::shared_ptr<OutboundQueue> queue,
+             std::uint32_t frame_bytes_max, int cancel_fd)
+      : fd_(fd),
+        inbound_(inbound),
+        frame_bytes_max_(frame_bytes_max),
+        queue_(std::move(queue)),
+        reader_(fd, cancel_fd) {
+    peer.inbound = inbound;
+    peer.remote_endpoint = PeerEndpoint(fd);
+  }
+  ~Connection() { ::close(fd_); }
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  void Close() {
+    if (closed_.exchange(true)) return;
+    ::shutdown(fd_, SHUT_RDWR);
+    // An inbound connection's queue dies with it; a peer's waits for the next one.
+    if (inbound_) {
+      queue_->Shutdown();
+    } else {
+      queue_->Interrupt();
+    }
+  }
+  bool closed() const { return closed_.load(); }
+
+  Status Send(const Frame& frame) {
+    if (closed()) return Unavailable("connection closed");
+    std::string bytes = EncodeFrame(frame);
+    if (bytes.size() - kFrameHeaderBytes > frame_bytes_max_) {
+      return InvalidArgument("frame of " + std::to_string(bytes.size()) +
+                             " bytes exceeds the limit of " + std::to_string(frame_bytes_max_));
+    }
+    return queue_->Push(std::move(bytes));
+  }
+
+  std::string Describe() const {
+    std::string out = peer.hello.node_id != consensus::kNoNode
+                          ? "node " + std::to_string(peer.hello.node_id) + " at "
+                          : "";
+    return out + peer.remote_endpoint + (inbound_ ? " (inbound)" : " (outbound)");
+  }
+
+  int fd() const { return fd_; }
+  OutboundQueue& queue() { return *queue_; }
+  FrameReader& reader() { return reader_; }  // the reader thread's (or the handshake's)
+
+  // Written during the handshake, before any other thread sees the connection.
+  PeerInfo peer;
+
+ private:
+  const int fd_;
+  const bool inbound_;
+  const std::uint32_t frame_bytes_max_;
+  const std::shared_ptr<OutboundQueue> queue_;
+  FrameReader reader_;
+  std::atomic<bool> closed_{false};
+};
+
+struct Peer {
+  Peer(consensus::NodeId id, std::string peer_address, std::shared_ptr<OutboundQueue> q)
+      : node_id(id), address(std::move(peer_address)), queue(std::move(q)) {}
+
+  // Ends the peer's thread soon: no redial, its connection shut down.
+  void Shutdown() {
+    queue->Shutdown();
+    std::lock_guard<std::mutex> lock(mu);
+    if (connection) connection->Close();
+  }
+
+  const consensus::NodeId node_id;
+  const std::string address;
+  const std::shared_ptr<OutboundQueue> queue;
+  std::thread thread;
+  std::atomic<bool> finished{false};
+  std::mutex mu;  // guards connection
+  std::shared_ptr<Connection> connection;
+};
+
+struct InboundConnection {
+  std::shared_ptr<Connection> connection;
+  std::thread thread;
+  std::atomic<bool> finished{false};
+};
+
+namespace {
+
+// The handshake's first frame: a Hello, small.
+Result<Hello> ReadHello(FrameReader& reader, std::int64_t deadline_ms) {
+  Result<std::optional<Frame>> frame = reader.Next(deadline_ms, kHelloBytesMax);
+  if (!frame.ok()) return frame.status();
+  if (!frame->has_value()) return Unavailable("connection closed during the handshake");
+  if (!std::holds_alternative<Hello>(**frame)) {
+    return InvalidArgument("expected Hello first, got " +
+                           std::string(FrameKindName(KindOf(**frame))));
+  }
+  return std::get<Hello>(std::move(**frame));
+}
+
+bool IsMalformed(const Status& status) {
+  return status.code() == StatusCode::kCorruption ||
+         status.code() == StatusCode::kInvalidArgument;
+}
+
+}  // namespace
+}  // namespace internal
+
+using internal::Connection;
+using internal::FrameReader;
+using internal::InboundConnection;
+using internal::OutboundQueue;
+using internal::Peer;
+
+struct Transport::Counters {
+  std::atomic<std::uint64_t> frames_sent{0};
+  std::atomic<std::uint64_t> bytes_sent{0};
+  std::atomic<std::uint64_t> frames_received{0};
+  std::atomic<std::uint64_t> bytes_received{0};
+  std::atomic<std::uint64_t> frames_dropped{0};
+  std::atomic<std::uint64_t> connections_dialed{0};
+  std::atomic<std::uint64_t> connections_accepted{0};
+  std::atomic<std::uint64_t> connections_rejected{0};
+  std::atomic<std::uint64_t> dial_failures{0};
+};
+
+Status Reply::Send(const Frame& frame) const {
+  std::shared_ptr<Connection> connection = connection_.lock();
+  if (!connection) return Unavailable("connection closed");
+  return connection->Send(frame);
+}
+
+namespace {
+
+using internal::IsMalformed;
+using internal::kNoDeadline;
+using internal::NowMs;
+
+// Dial, Hello exchange, request, first answer: Call and CallOnce.
+Result<Frame> CallAt(Hello self, const std::string& address, const Frame& request,
+                     std::int64_t timeout_ms, std::uint32_t frame_bytes_max, int cancel_fd) {
+  if (std::holds_alternative<Hello>(request)) return InvalidArgument("Call: a Hello is no request");
+  const std::int64_t deadline_ms = NowMs() + timeout_ms;
+  const std::string what = "call to " + address;
+  auto failed = [&what](const Status& status) {
+    return Status(status.code(), what + ": " + status.message());
+  };
+  self.protocol_version = kProtocolVersion;
+  std::vector<std::string> out = {EncodeFrame(self), EncodeFrame(request)};
+  if (out[1].size() - kFrameHeaderBytes > frame_bytes_max) {
+    return failed(InvalidArgument("request exceeds the frame limit"));
+  }
+  Result<int> fd = internal::Dial(address, deadline_ms, cancel_fd);
+  if (!fd.ok()) return failed(fd.status());
+  auto connection = std::make_shared<Connection>(
+      *fd, false, std::make_shared<OutboundQueue>(1, 1), frame_bytes_max, cancel_fd);
+  internal::ConfigureSocket(*fd, std::max<std::int64_t>(1, deadline_ms - NowMs()));
+  Status sent = internal::WriteAll(*fd, out);
+  if (!sent.ok()) return failed(sent);
+  Result<Hello> hello = internal::ReadHello(connection->reader(), deadline_ms);
+  if (!hello.ok()) return failed(hello.status());
+  if (self.cluster_id != 0 && hello->cluster_id != 0 && self.cluster_id != hello->cluster_id) {
+    return failed(FailedPrecondition("cluster id mismatch: " + std::to_string(self.cluster_id) +
+                                     " here, " + std::to_string(hello->cluster_id) + " there"));
+  }
+  Result<std::optional<Frame>> response = connection->reader().Next(deadline_ms, frame_bytes_max);
+  if (!response.ok()) return failed(response.status());
+  if (!response->has_value()) return failed(Unavailable("closed without answering"));
+  return std::move(**response);
+}
+
+}  // namespace
+
+Transport::Transport(TransportOptions options, FrameHandler on_frame,
+                     UnreachableHandler on_unreachable)
+    : options_(std::move(options)),
+      on_frame_(std::move(on_frame)),
+      on_unreachable_(std::move(on_unreachable)),
+      cluster_id_(options_.self.cluster_id),
+      counters_(std::make_unique<Counters>()) {
+  CHECK(on_frame_) << "a Transport needs a frame handler";
+  CHECK_GT(options_.backoff_ms_min, 0);
+  CHECK_GE(options_.backoff_ms_max, options_.backoff_ms_min);
+  stop_fd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  CHECK_GE(stop_fd_, 0) << "eventfd: " << std::strerror(errno);
+}
+
+Transport::~Transport() {
+  Stop();
+  ::close(stop_fd_);
+}
+
+Status Transport::Start() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    CHECK(!started_) << "Transport::Start called twice";
+    if (stopping_) return Unavailable("transport stopped");
+  }
+  std::uint16_t port = 0;
+  Result<int> fd = internal::Listen(options_.listen_address, &port);
+  if (!fd.ok()) return fd.status();
+  std::lock_guard<std::mutex> lock(mu_);
+  listen_fd_ = *fd;
+  port_.store(port);
+  started_ = true;
+  accept_thread_ = std::thread([this] { AcceptLoop(); });
+  for (auto& [node_id, peer] : peers_) StartPeerLocked(peer.get());
+  LOG(INFO) << "peer transport listening on " << options_.listen_address << ", port " << port;
+  return Status::Ok();
+}
+
+void Transport::Stop() {
+  std::vector<std::unique_ptr<Peer>> peers;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (stopping_) return;
+    stopping_ = true;
+    stop_requested_.store(true);
+    for (auto& [node_id, peer] : peers_) peers.push_back(std::move(peer));
+    peers_.clear();
+    for (auto& peer : retired_peers_) peers.push_back(std::move(peer));
+    retired_peers_.clear();
+  }
+  const std::uint64_t one = 1;
+  CHECK_EQ(::write(stop_fd_, &one, sizeof(one)), static_cast<ssize_t>(sizeof(one)));
+  for (auto& peer : peers) peer->Shutdown();
+  if (accept_thread_.joinable()) accept_thread_.join();
+  std::vector<std::unique_ptr<InboundConnection>> inbound;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    inbound.swap(inbound_);
+  }
+  for (auto& slot : inbound) slot->connection->Close();
+  for (auto& peer : peers) {
+    if (peer->thread.joinable()) peer->thread.join();
+  }
+  for (auto& slot : inbound) slot->thread.join();
+  if (listen_fd_ >= 0) ::close(listen_fd_);
+  listen_fd_ = -1;
+}
+
+void Transport::AddPeer(consensus::NodeId node_id, const std::string& address) {
+  CHECK_NE(node_id, consensus::kNoNode);
+  std::lock_guard<std::mutex> lock(mu_);
+  if (stopping_) return;
+  ReapLocked();
+  auto it = peers_.find(node_id);
+  if (it != peers_.end()) {
+    if (it->second->address == address) return;
+    it->second->Shutdown();
+    retired_peers_.push_back(std::move(it->second));
+    peers_.erase(it);
+  }
+  auto queue = std::make_shared<OutboundQueue>(options_.queue_frames_max, options_.queue_bytes_max);
+  auto peer = std::make_unique<Peer>(node_id, address, std::move(queue));
+  if (started_) StartPeerLocked(peer.get());
+  peers_.emplace(node_id, std::move(peer));
+}
+
+void Transport::RemovePeer(consensus::NodeId node_id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = peers_.find(node_id);
+  if (it == peers_.end()) return;
+  it->second->Shutdown();
+  retired_peers_.push_back(std::move(it->second));
+  peers_.erase(it);
+  ReapLocked();
+}
+
+Status Transport::Send(consensus::NodeId node_id, const Frame& frame) {
+  std::shared_ptr<OutboundQueue> queue;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (stopping_) return Unavailable("transport stopped");
+    auto it = peers_.find(node_id);
+    if (it == peers_.end()) return NotFound("no peer with node id " + std::to_string(node_id));
+    queue = it->second->queue;
+  }
+  std::string bytes = EncodeFrame(frame);
+  if (bytes.size() - kFrameHeaderBytes > options_.frame_bytes_max) {
+    counters_->frames_dropped.fetch_add(1, std::memory_order_relaxed);
+    LOG(ERROR) << "dropping a " << FrameKindName(KindOf(frame)) << " frame of " << bytes.size()
+               << " bytes for node " << node_id << ": over the limit of "
+               << options_.frame_bytes_max;
+    return InvalidArgument("frame exceeds frame_bytes_max");
+  }
+  Status queued = queue->Push(std::move(bytes));
+  if (!queued.ok()) {
+    counters_->frames_dropped.fetch_add(1, std::memory_order_relaxed);
+    ReportUnreachable(node_id);
+  }
+  return queued;
+}
+
+Result<Frame> Transport::Call(const std::string& address, const Frame& request,
+                              std::int64_t timeout_ms) {
+  return CallAt(CurrentHello(), address, request, timeout_ms, options_.frame_bytes_max, stop_fd_);
+}
+
+Result<Frame> CallOnce(const Hello& self, const std::string& address, const Frame& request,
+                       std::int64_t timeout_ms, std::uint32_t frame_bytes_max) {
+  return CallAt(self, address, request, timeout_ms, frame_bytes_max, /*cancel_fd=*/-1);
+}
+
+TransportStats Transport::stats() const {
+  const Counters& c = *counters_;
+  constexpr auto kRelaxed = std::memory_order_relaxed;
+  return TransportStats{.frames_sent = c.frames_sent.load(kRelaxed),
+                        .bytes_sent = c.bytes_sent.load(kRelaxed),
+                        .frames_received = c.frames_received.load(kRelaxed),
+                        .bytes_received = c.bytes_received.load(kRelaxed),
+                        .frames_dropped = c.frames_dropped.load(kRelaxed),
+                        .connections_dialed = c.connections_dialed.load(kRelaxed),
+                        .connections_accepted = c.connections_accepted.load(kRelaxed),
+                        .connections_rejected = c.connections_rejected.load(kRelaxed),
+                        .dial_failures = c.dial_failures.load(kRelaxed)};
+}
+
+Hello Transport::CurrentHello() const {
+  Hello hello = options_.self;
+  hello.protocol_version = kProtocolVersion;
+  hello.cluster_id = cluster_id_.load();
+  return hello;
+}
+
+Status Transport::CheckHello(const Hello& theirs, consensus::NodeId expected_node_id) const {
+  const std::uint64_t ours = cluster_id_.load();
+  if (ours != 0 && theirs.cluster_id != 0 && ours != theirs.cluster_id) {
+    return FailedPrecondition("cluster id mismatch: this node is in cluster " +
+                              std::to_string(ours) + ", the peer in " +
+                              std::to_string(theirs.cluster_id));
+  }
+  if (expected_node_id != consensus::kNoNode && theirs.node_id != expected_node_id) {
+    return FailedPrecondition("dialed node " + std::to_string(expected_node_id) +
+                              " but node " + std::to_string(theirs.node_id) + " answered");
+  }
+  if (theirs.node_id != consensus::kNoNode && theirs.node_id == options_.self.node_id) {
+    return FailedPrecondition("the peer is this node itself");
+  }
+  return Status::Ok();
+}
+
+void Transport::ReportUnreachable(consensus::NodeId node_id) {
+  if (on_unreachable_) on_unreachable_(node_id);
+}
+
+void Transport::ReapLocked() {
+  auto finished = [](const auto& owner) { return owner->finished.load(); };
+  for (auto& peer : retired_peers_) {
+    if (finished(peer) && peer->thread.joinable()) peer->thread.join();
+  }
+  std::erase_if(retired_peers_, [](const auto& peer) { return !peer->thread.joinable(); });
+  for (auto& slot : inbound_) {
+    if (finished(slot)) slot->thread.join();
+  }
+  std::erase_if(inbound_, [](const auto& slot) { return !slot->thread.joinable(); });
+}
+
+void Transport::StartPeerLocked(Peer* peer) {
+  peer->thread = std::thread([this, peer] {
+    RunPeer(peer);
+    peer->finished.store(true);
+  });
+}
+
+// ---- Inbound ----------------------------------------------------------------------
+
+void Transport::AcceptLoop() {
+  while (true) {
+    const internal::WaitResult wait =
+        internal::WaitFd(listen_fd_, POLLIN, NowMs() + internal::kAcceptPollMs, stop_fd_);
+    if (wait == internal::WaitResult::kCancelled) return;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      ReapLocked();
+    }
+    if (wait == internal::WaitResult::kTimedOut) continue;
+    const int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
+    if (fd < 0) {
+      if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+        LOG(WARNING) << "accept: " << std::strerror(errno) << "; pausing";
+        internal::WaitFd(stop_fd_, POLLIN, NowMs() + 100, -1);
+      }
+      continue;  // EAGAIN, ECONNABORTED, EINTR: nothing to accept after all
+    }
+    internal::ConfigureSocket(fd, options_.send_timeout_ms);
+    auto queue = std::make_shared<OutboundQueue>(options_.queue_frames_max, options_.queue_bytes_max);
+    auto slot = std::make_unique<InboundConnection>();
+    slot->connection = std::make_shared<Connection>(fd, /*inbound=*/true, std::move(queue),
+                                                    options_.frame_bytes_max, stop_fd_);
+    std::lock_guard<std::mutex> lock(mu_);
+    if (stopping_) return;  // the connection closes as slot goes
+    InboundConnection* raw = slot.get();
+    slot->thread = std::thread([this, raw] {
+      RunInbound(raw->connection);
+      raw->finished.store(true);
+    });
+    inbound_.push_back(std::move(slot));
+  }
+}
+
+// The acceptor's side of the handshake, then the connection's reader; its writer
+// (for replies) runs on a second thread.
+void Transport::RunInbound(const std::shared_ptr<Connection>& connection) {
+  Result<Hello> hello = internal::ReadHello(connection->reader(),
+                                            NowMs() + options_.handshake_timeout_ms);
+  Status status = hello.ok() ? CheckHello(*hello, consensus::kNoNode) : hello.status();
+  if (status.ok()) {
+    connection->peer.hello = *hello;
+    status = internal::WriteAll(connection->fd(), {EncodeFrame(CurrentHello())});
+  }
+  if (!status.ok()) {
+    if (IsMalformed(status) || status.code() == StatusCode::kFailedPrecondition) {
+      counters_->connections_rejected.fetch_add(1, std::memory_order_relaxed);
+      LOG(WARNING) << "closing connection from " << connection->Describe()
+                   << ": handshake failed: " << status.message();
+    } else {
+      LOG(DEBUG) << "connection from " << connection->Describe() << " ended in the handshake: "
+                 << status.message();
+    }
+    connection->Close();
+    return;
+  }
+  counters_->connections_accepted.fetch_add(1, std::memory_order_relaxed);
+  std::thread writer([this, &connection] { WriteLoop(connection.get()); });
+  ReadLoop(connection);
+  writer.join();
+}
+
+// ---- Outbound ---------------------------------------------------------------------
+
+// Keeps one connection to the peer up until the peer is removed or the transport stops.
+void Transport::RunPeer(Peer* peer) {
+  SystemRandom random;  // jitter only; one per thread, as base/random.h asks
+  std::int64_t delay_ms = options_.backoff_ms_min;
+  bool down = false;  // log the first failure loudly, the repeats quietly
+  while (!peer->queue->shut_down()) {
+    Result<std::shared_ptr<Connection>> connection = DialPeer(peer);
+    if (connection.ok()) {
+      if (down) LOG(INFO) << "reconnected to node " << peer->node_id << " at " << peer->address;
+      down = false;
+      delay_ms = options_.backoff_ms_min;
+      RunOutbound(peer, *connection);
+    } else if (!peer->queue->shut_down()) {
+      counters_->dial_failures.fetch_add(1, std::memory_order_relaxed);
+      if (!down) {
+        LOG(WARNING) << "cannot connect to node " << peer->node_id << " at " << peer->address
+                     << ": " << connection.status().message() << " (retrying)";
+      }
+      down = true;
+    }
+    if (peer->queue->shut_down()) break;
+    counters_->frames_dropped.fetch_add(peer->queue->MarkDown(), std::memory_order_relaxed);
+    ReportUnreachable(peer->node_id);
+    if (peer->queue->WaitForShutdown(random.Range(delay_ms / 2, delay_ms))) break;
+    delay_ms = std::min(2 * delay_ms, options_.backoff_ms_max);
+  }
+}
+
+// Dials the peer and runs the dialer's side of the handshake.
+Result<std::shared_ptr<Connection>> Transport::DialPeer(Peer* peer) {
+  Result<int> fd = internal::Dial(peer->address, NowMs() + options_.dial_timeout_ms, stop_fd_);
+  if (!fd.ok()) return fd.status();
+  internal::ConfigureSocket(*fd, options_.send_timeout_ms);
+  auto connection = std::make_shared<Connection>(*fd, /*inbound=*/false, peer->queue,
+                                                 options_.frame_bytes_max, stop_fd_);
+  RETURN_IF_ERROR(internal::WriteAll(*fd, {EncodeFrame(CurrentHello())}));
+  Result<Hello> hello = internal::ReadHello(connection->reader(),
+                                            NowMs() + options_.handshake_timeout_ms);
+  Status status = hello.ok() ? CheckHello(*hello, peer->node_id) : hello.status();
+  if (!status.ok()) {
+    if (IsMalformed(status) || status.code() == StatusCode::kFailedPrecondition) {
+      counters_->connections_rejected.fetch_add(1, std::memory_order_relaxed);
+      LOG(WARNING) << "closing connection to node " << peer->node_id << " at " << peer->address
+                   << ": handshake failed: " << status.message();
+    }
+    return status;
+  }
+  connection->peer.hello = std::move(*hello);
+  counters_->connections_dialed.fetch_add(1, std::memory_order_relaxed);
+  return connection;
+}
+
+// The dialer's connection: this thread writes, a second one reads.
+void Transport::RunOutbound(Peer* peer, const std::shared_ptr<Connection>& connection) {
+  if (!peer->queue->BeginConnection()) return;
+  {
+    std::lock_guard<std::mutex> lock(peer->mu);
+    peer->connection = connection;
+  }
+  std::thread reader([this, &connection] { ReadLoop(connection); });
+  WriteLoop(connection.get());
+  reader.join();
+  std::lock_guard<std::mutex> lock(peer->mu);
+  peer->connection.reset();
+}
+
+// ---- Both directions --------------------------------------------------------------
+
+void Transport::WriteLoop(Connection* connection) {
+  std::vector<std::string> batch;
+  while (connection->queue().PopBatch(&batch, options_.write_batch_frames_max,
+                                      options_.write_batch_bytes_max)) {
+    Status written = internal::WriteAll(connection->fd(), batch);
+    if (!written.ok()) {
+      if (!connection->closed() && !stop_requested_.load()) {
+        LOG(INFO) << "closing connection with " << connection->Describe()
+                  << ": write failed: " << written.message();
+      }
+      counters_->frames_dropped.fetch_add(batch.size(), std::memory_order_relaxed);
+      break;
+    }
+    std::size_t bytes = 0;
+    for (const std::string& frame : batch) bytes += frame.size();
+    counters_->frames_sent.fetch_add(batch.size(), std::memory_order_relaxed);
+    counters_->bytes_sent.fetch_add(bytes, std::memory_order_relaxed);
+    batch.clear();
+  }
+  connection->Close();
+}
+
+void Transport::ReadLoop(const std::shared_ptr<Connection>& connection) {
+  FrameReader& reader = connection->reader();
+  while (true) {
+    Result<std::optional<Frame>> frame = reader.Next(kNoDeadline, options_.frame_bytes_max);
+    if (frame.ok() && !frame->has_value()) {
+      LOG(DEBUG) << "connection with " << connection->Describe() << " closed by the peer";
+      break;
+    }
+    Status status = frame.ok() ? Status::Ok() : frame.status();
+    if (status.ok() && std::holds_alternative<Hello>(**frame)) {
+      status = InvalidArgument("a second Hello on the connection");
+    }
+    if (!status.ok()) {
+      if (IsMalformed(status)) {
+        counters_->connections_rejected.fetch_add(1, std::memory_order_relaxed);
+        LOG(WARNING) << "closing connection with " << connection->Describe()
+                     << ": malformed frame: " << status.message();
+      } else if (!connection->closed() && !stop_requested_.load()) {
+        LOG(INFO) << "connection with " << connection->Describe() << " lost: "
+                  << status.message();
+      }
+      break;
+    }
+    counters_->frames_received.fetch_add(1, std::memory_order_relaxed);
+    counters_->bytes_received.fetch_add(reader.last_frame_bytes(), std::memory_order_relaxed);
+    on_frame_(connection->peer, std::move(**frame), Reply(connection));
+  }
+  connection->Close();
+}
+
+}  // namespace roster::server

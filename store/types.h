@@ -1,0 +1,56 @@
+// Plain value types shared by the store's domains: the Raft index, the table names,
+// and ChangeSet (what one applied command changed, which drives the WatchSet).
+// Thread-safety: plain values.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace roster::store {
+
+// The Raft log index: the one clock of the system (DESIGN.md, "The global clock").
+using Index = std::uint64_t;
+
+// The store's tables. Watchers name a table, a key in it or a key prefix in it.
+// Only kKvs holds data today; the others are reserved for sessions and the catalog
+// (a per-service watch is a key "web" in kServices).
+enum class Table : std::uint8_t {
+  kKvs = 0,
+  kSessions = 1,
+  kNodes = 2,
+  kServices = 3,
+  kChecks = 4,
+};
+inline constexpr std::size_t kTableCount = 5;
+
+// Consul's name for the table ("kvs", "sessions", ...).
+std::string_view TableName(Table table);
+
+struct ChangedKey {
+  Table table = Table::kKvs;
+  std::string key;
+
+  bool operator==(const ChangedKey&) const = default;
+};
+
+// What one applied command changed: the keys it wrote or deleted and the tables they
+// live in. Empty when the command changed nothing (a CAS mismatch, a set that wrote
+// the same value, a delete of an absent key, a tombstone reap).
+struct ChangeSet {
+  Index index = 0;               // the Raft index of the command
+  std::vector<Table> tables;     // each table at most once
+  std::vector<ChangedKey> keys;  // in the order the command touched them
+
+  // Records a changed key and its table.
+  void AddKey(Table table, std::string key);
+  // Records a table-wide change (for commands that change a table but no one key).
+  void AddTable(Table table);
+  bool empty() const { return tables.empty() && keys.empty(); }
+
+  bool operator==(const ChangeSet&) const = default;
+};
+
+}  // namespace roster::store

@@ -1,0 +1,169 @@
+#include "tests/unit/http/test_backend.h"
+
+#include <utility>
+
+namespace roster::http::testing {
+namespace {
+
+class TestWatch final : public Watch {
+ public:
+  TestWatch(TestBackend& backend, std::vector<store::WatchId> ids,
+            std::shared_ptr<TestBackend::WatchState> state)
+      : backend_(backend), ids_(std::move(ids)), state_(std::move(state)) {}
+  ~TestWatch() override { backend_.RemoveWatch(ids_); }
+
+  bool WaitUntil(std::chrono::steady_clock::time_point deadline) override {
+    std::unique_lock<std::mutex> lock(state_->mutex);
+    if (!state_->changed.wait_until(lock, deadline, [this] { return state_->fired; })) {
+      return false;
+    }
+    state_->fired = false;
+    return true;
+  }
+
+ private:
+  TestBackend& backend_;
+  const std::vector<store::WatchId> ids_;
+  const std::shared_ptr<TestBackend::WatchState> state_;
+};
+
+}  // namespace
+
+TestBackend::TestBackend() {
+  configuration_.index = 1;
+  configuration_.servers = {
+      RaftServer{"id-1", "node-1", "127.0.0.1:8300", true, true},
+      RaftServer{"id-2", "node-2", "127.0.0.2:8300", false, true},
+  };
+}
+
+Result<WriteOutcome> TestBackend::Apply(std::string command) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (!write_error_.ok()) return write_error_;
+  ++apply_count_;
+  const store::Index index = ++last_index_;
+  store::ApplyResult result = store_.Apply(index, command);
+  for (store::WatchId id : watch_set_.Fired(result.changes)) {
+    WatchState& state = *watch_states_.at(id);
+    std::lock_guard<std::mutex> state_lock(state.mutex);
+    state.fired = true;
+    state.changed.notify_one();
+  }
+  return WriteOutcome{result.ok, index};
+}
+
+Result<ReadMeta> TestBackend::Read(Consistency mode,
+                                   const std::function<void(const store::Store&)>& read) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (!read_error_.ok()) return read_error_;
+  last_read_mode_ = mode;
+  read(store_);
+  return ReadMeta{true, 0, mode};
+}
+
+std::unique_ptr<Watch> TestBackend::NewWatch(std::vector<store::WatchKey> keys) {
+  auto state = std::make_shared<WatchState>();
+  std::vector<store::WatchId> ids;
+  std::lock_guard<std::mutex> lock(mutex_);
+  for (store::WatchKey& key : keys) {
+    const store::WatchId id = watch_set_.Add(std::move(key));
+    watch_states_.emplace(id, state);
+    ids.push_back(id);
+  }
+  ++watches_alive_;
+  return std::make_unique<TestWatch>(*this, std::move(ids), std::move(state));
+}
+
+void TestBackend::RemoveWatch(const std::vector<store::WatchId>& ids) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  for (store::WatchId id : ids) {
+    watch_set_.Remove(id);
+    watch_states_.erase(id);
+  }
+  --watches_alive_;
+}
+
+std::string TestBackend::LeaderAddress() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return leader_address_;
+}
+
+std::vector<std::string> TestBackend::PeerAddresses() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  std::vector<std::string> peers;
+  for (const RaftServer& server : configuration_.servers) peers.push_back(server.address);
+  return peers;
+}
+
+Result<RaftConfiguration> TestBackend::GetRaftConfiguration(Consistency mode) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  last_read_mode_ = mode;
+  if (!read_error_.ok()) return read_error_;
+  return configuration_;
+}
+
+Status TestBackend::RemovePeer(const std::string& id, const std::string& address) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  auto& servers = configuration_.servers;
+  for (auto it = servers.begin(); it != servers.end(); ++it) {
+    if ((!id.empty() && it->id == id) || (!address.empty() && it->address == address)) {
+      servers.erase(it);
+      ++configuration_.index;
+      return Status::Ok();
+    }
+  }
+  return NotFound(id.empty() ? "address \"" + address + "\" was not found in the Raft configuration"
+                             : "id \"" + id + "\" was not found in the Raft configuration");
+}
+
+Backend::SelfInfo TestBackend::Self() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  SelfInfo self;
+  self.node_name = "node-1";
+  self.node_id = "id-1";
+  self.server_address = "127.0.0.1:8300";
+  self.http_address = "127.0.0.1:8500";
+  self.version = "0.1.0";
+  self.write_blocked_reason = write_blocked_reason_;
+  self.last_applied_index = last_index_;
+  self.commit_index = last_index_;
+  self.raft_state = "Leader";
+  return self;
+}
+
+void TestBackend::FailWritesWith(Status status) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  write_error_ = std::move(status);
+}
+
+void TestBackend::FailReadsWith(Status status) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  read_error_ = std::move(status);
+}
+
+void TestBackend::SetLeaderAddress(std::string address) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  leader_address_ = std::move(address);
+}
+
+void TestBackend::SetWriteBlockedReason(std::string reason) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  write_blocked_reason_ = std::move(reason);
+}
+
+std::size_t TestBackend::apply_count() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return apply_count_;
+}
+
+std::size_t TestBackend::watch_count() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return watches_alive_;
+}
+
+std::optional<Consistency> TestBackend::last_read_mode() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return last_read_mode_;
+}
+
+}  // namespace roster::http::testing

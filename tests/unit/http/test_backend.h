@@ -1,0 +1,71 @@
+// TestBackend: an http::Backend over a real store::Store, without Raft. Apply stamps
+// the next index and applies under a mutex; Read runs under the same mutex; watches
+// are a store::WatchSet plus one condition variable per watch, fired after each apply.
+// Knobs let a test fail writes or reads and set what the status endpoints report.
+// Thread-safety: every method may be called from any thread.
+#pragma once
+
+#include <condition_variable>
+#include <cstddef>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "http/backend.h"
+#include "store/store.h"
+#include "store/watch_set.h"
+
+namespace roster::http::testing {
+
+class TestBackend final : public Backend {
+ public:
+  TestBackend();
+
+  Result<WriteOutcome> Apply(std::string command) override;
+  Result<ReadMeta> Read(Consistency mode,
+                        const std::function<void(const store::Store&)>& read) override;
+  std::unique_ptr<Watch> NewWatch(std::vector<store::WatchKey> keys) override;
+  std::string LeaderAddress() override;
+  std::vector<std::string> PeerAddresses() override;
+  Result<RaftConfiguration> GetRaftConfiguration(Consistency mode) override;
+  Status RemovePeer(const std::string& id, const std::string& address) override;
+  SelfInfo Self() override;
+
+  // Knobs and observations.
+  void FailWritesWith(Status status);  // OK status: writes succeed again
+  void FailReadsWith(Status status);
+  void SetLeaderAddress(std::string address);
+  void SetWriteBlockedReason(std::string reason);
+  std::size_t apply_count() const;
+  std::size_t watch_count() const;  // watches alive now
+  std::optional<Consistency> last_read_mode() const;
+
+  // Called by a watch as it goes away.
+  void RemoveWatch(const std::vector<store::WatchId>& ids);
+
+  struct WatchState {
+    std::mutex mutex;
+    std::condition_variable changed;
+    bool fired = false;  // guarded by mutex
+  };
+
+ private:
+  mutable std::mutex mutex_;
+  store::Store store_;           // guarded by mutex_
+  store::Index last_index_ = 1;  // index 1 is Raft's own first entry, as in Consul
+  store::WatchSet watch_set_;    // guarded by mutex_
+  std::map<store::WatchId, std::shared_ptr<WatchState>> watch_states_;  // guarded by mutex_
+  std::size_t watches_alive_ = 0;                                       // guarded by mutex_
+  std::size_t apply_count_ = 0;                                         // guarded by mutex_
+  Status write_error_;                                                  // guarded by mutex_
+  Status read_error_;                                                   // guarded by mutex_
+  std::optional<Consistency> last_read_mode_;                           // guarded by mutex_
+  std::string leader_address_ = "127.0.0.1:8300";                       // guarded by mutex_
+  RaftConfiguration configuration_;                                     // guarded by mutex_
+  std::string write_blocked_reason_;                                    // guarded by mutex_
+};
+
+}  // namespace roster::http::testing
