@@ -4,8 +4,10 @@ BUILD ?= build
 SANITIZE_BUILD ?= build-sanitize
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
+# What the sanitizer run builds: the unit-test binaries and the simulator.
+SANITIZE_TARGETS = base_test consensus_test store_test server_test http_test sim_test roster-sim
 
-.PHONY: all setup build dev test sanitize bench format clean
+.PHONY: all setup build dev sim test sanitize bench format clean
 
 all: build
 
@@ -16,9 +18,12 @@ build: setup
 	@cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_FLAGS) >/dev/null
 	@cmake --build $(BUILD) -j $(JOBS)
 
-# Until the server exists (issue 3), `make dev` runs the cluster simulator on one seed.
+# One server with its data (SQLite) in a fresh temp dir; Ctrl-C stops it.
 dev: build
-	@echo "make dev: the server is not built yet; running the Raft cluster simulator on seed 1."
+	$(BUILD)/bin/roster dev
+
+# The cluster simulator on one seed, with its event trace.
+sim: build
 	$(BUILD)/bin/roster-sim --seed 1 --verbose
 
 test: build
@@ -27,7 +32,7 @@ test: build
 # Unit and simulator tests under AddressSanitizer + UndefinedBehaviorSanitizer.
 sanitize: setup
 	@cmake -S . -B $(SANITIZE_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DROSTER_SANITIZE=ON >/dev/null
-	@cmake --build $(SANITIZE_BUILD) -j $(JOBS)
+	@cmake --build $(SANITIZE_BUILD) -j $(JOBS) --target $(SANITIZE_TARGETS)
 	@cd $(SANITIZE_BUILD) && ctest --output-on-failure -j $(JOBS) -L 'unit|sim-sanitize'
 
 bench: build
