@@ -97,14 +97,22 @@ void RunThroughput(Transport& sender, Transport& receiver, Counters& counters, d
   const auto start = SteadyClock::now();
   const auto end = start + std::chrono::duration<double>(seconds);
   consensus::Index next_index = 1;
+  std::uint64_t sent_frames = 0;
   while (SteadyClock::now() < end) {
     const Status sent = sender.Send(2, Append(next_index));
     if (sent.ok()) {
       next_index += kEntriesPerAppend;
+      ++sent_frames;
     } else {
       CHECK(sent.code() == StatusCode::kResourceExhausted) << sent.ToString();
       std::this_thread::yield();  // the queue is full: let the writer drain it
     }
+  }
+  // The clock stops when the last frame has arrived, not when the last was queued.
+  const auto drain_deadline = SteadyClock::now() + std::chrono::seconds(30);
+  while (counters.appends_received.load() - received_before < sent_frames &&
+         SteadyClock::now() < drain_deadline) {
+    std::this_thread::sleep_for(std::chrono::microseconds(100));
   }
   const double elapsed = std::chrono::duration<double>(SteadyClock::now() - start).count();
   const double frames = static_cast<double>(counters.appends_received.load() - received_before);
@@ -129,9 +137,8 @@ void RunPingPong(Transport& sender, Counters& counters, int pings) {
     const auto start = SteadyClock::now();
     CHECK(sender.Send(2, ping).ok());
     std::unique_lock<std::mutex> lock(counters.mu);
-    const bool answered = counters.answered.wait_for(lock, std::chrono::seconds(5), [&] {
-      return counters.last_answer >= round;
-    });
+    const bool answered = counters.answered.wait_for(lock, std::chrono::seconds(5),
+                                                     [&] { return counters.last_answer >= round; });
     CHECK(answered) << "no answer to ping " << i;
     round_trips_us.push_back(
         std::chrono::duration<double, std::micro>(SteadyClock::now() - start).count());

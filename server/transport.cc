@@ -68,9 +68,12 @@ WaitResult WaitFd(int fd, short events, std::int64_t deadline_ms, int cancel_fd)
 
 Status WaitStatus(WaitResult result, std::string_view doing) {
   switch (result) {
-    case WaitResult::kReady: return Status::Ok();
-    case WaitResult::kTimedOut: return Unavailable(std::string(doing) + ": timed out");
-    case WaitResult::kCancelled: return Unavailable(std::string(doing) + ": transport stopped");
+    case WaitResult::kReady:
+      return Status::Ok();
+    case WaitResult::kTimedOut:
+      return Unavailable(std::string(doing) + ": timed out");
+    case WaitResult::kCancelled:
+      return Unavailable(std::string(doing) + ": transport stopped");
   }
   return Internal("unreachable");
 }
@@ -262,7 +265,8 @@ Status WriteAll(int fd, const std::vector<std::string>& parts) {
 // one recv. Used by one thread at a time.
 class FrameReader {
  public:
-  FrameReader(int fd, int cancel_fd) : fd_(fd), cancel_fd_(cancel_fd), buffer_(kReadBufferBytes, 0) {}
+  FrameReader(int fd, int cancel_fd)
+      : fd_(fd), cancel_fd_(cancel_fd), buffer_(kReadBufferBytes, 0) {}
 
   // The next frame, or nullopt when the peer closed the connection between frames.
   // Corruption/InvalidArgument: a malformed frame; IoError: the connection failed
@@ -304,7 +308,8 @@ class FrameReader {
     }
     while (end_ - begin_ < bytes) {
       std::size_t received = 0;
-      RETURN_IF_ERROR(Receive(buffer_.data() + end_, buffer_.size() - end_, deadline_ms, &received));
+      RETURN_IF_ERROR(
+          Receive(buffer_.data() + end_, buffer_.size() - end_, deadline_ms, &received));
       if (received == 0) {
         *eof = true;
         return Status::Ok();
@@ -333,7 +338,8 @@ class FrameReader {
   }
 
   // One recv of up to `capacity` bytes; *received = 0 on end of stream.
-  Status Receive(char* into, std::size_t capacity, std::int64_t deadline_ms, std::size_t* received) {
+  Status Receive(char* into, std::size_t capacity, std::int64_t deadline_ms,
+                 std::size_t* received) {
     while (true) {
       const ssize_t n = ::recv(fd_, into, capacity, MSG_DONTWAIT);
       if (n >= 0) {
@@ -366,8 +372,7 @@ class OutboundQueue {
     std::lock_guard<std::mutex> lock(mu_);
     if (shut_down_) return Unavailable("connection closed");
     if (down_) return Unavailable("peer is not connected");
-    if (!frames_.empty() &&
-        (frames_.size() >= frames_max_ || bytes_ + frame.size() > bytes_max_)) {
+    if (!frames_.empty() && (frames_.size() >= frames_max_ || bytes_ + frame.size() > bytes_max_)) {
       return Status(StatusCode::kResourceExhausted, "outbound queue is full");
     }
     bytes_ += frame.size();
@@ -548,8 +553,7 @@ Result<Hello> ReadHello(FrameReader& reader, std::int64_t deadline_ms) {
 }
 
 bool IsMalformed(const Status& status) {
-  return status.code() == StatusCode::kCorruption ||
-         status.code() == StatusCode::kInvalidArgument;
+  return status.code() == StatusCode::kCorruption || status.code() == StatusCode::kInvalidArgument;
 }
 
 }  // namespace
@@ -601,8 +605,8 @@ Result<Frame> CallAt(Hello self, const std::string& address, const Frame& reques
   }
   Result<int> fd = internal::Dial(address, deadline_ms, cancel_fd);
   if (!fd.ok()) return failed(fd.status());
-  auto connection = std::make_shared<Connection>(
-      *fd, false, std::make_shared<OutboundQueue>(1, 1), frame_bytes_max, cancel_fd);
+  auto connection = std::make_shared<Connection>(*fd, false, std::make_shared<OutboundQueue>(1, 1),
+                                                 frame_bytes_max, cancel_fd);
   internal::ConfigureSocket(*fd, std::max<std::int64_t>(1, deadline_ms - NowMs()));
   Status sent = internal::WriteAll(*fd, out);
   if (!sent.ok()) return failed(sent);
@@ -649,6 +653,10 @@ Status Transport::Start() {
   Result<int> fd = internal::Listen(options_.listen_address, &port);
   if (!fd.ok()) return fd.status();
   std::lock_guard<std::mutex> lock(mu_);
+  if (stopping_) {  // Stop ran while the socket was being bound
+    ::close(*fd);
+    return Unavailable("transport stopped");
+  }
   listen_fd_ = *fd;
   port_.store(port);
   started_ = true;
@@ -780,8 +788,8 @@ Status Transport::CheckHello(const Hello& theirs, consensus::NodeId expected_nod
                               std::to_string(theirs.cluster_id));
   }
   if (expected_node_id != consensus::kNoNode && theirs.node_id != expected_node_id) {
-    return FailedPrecondition("dialed node " + std::to_string(expected_node_id) +
-                              " but node " + std::to_string(theirs.node_id) + " answered");
+    return FailedPrecondition("dialed node " + std::to_string(expected_node_id) + " but node " +
+                              std::to_string(theirs.node_id) + " answered");
   }
   if (theirs.node_id != consensus::kNoNode && theirs.node_id == options_.self.node_id) {
     return FailedPrecondition("the peer is this node itself");
@@ -833,7 +841,8 @@ void Transport::AcceptLoop() {
       continue;  // EAGAIN, ECONNABORTED, EINTR: nothing to accept after all
     }
     internal::ConfigureSocket(fd, options_.send_timeout_ms);
-    auto queue = std::make_shared<OutboundQueue>(options_.queue_frames_max, options_.queue_bytes_max);
+    auto queue =
+        std::make_shared<OutboundQueue>(options_.queue_frames_max, options_.queue_bytes_max);
     auto slot = std::make_unique<InboundConnection>();
     slot->connection = std::make_shared<Connection>(fd, /*inbound=*/true, std::move(queue),
                                                     options_.frame_bytes_max, stop_fd_);
@@ -851,8 +860,8 @@ void Transport::AcceptLoop() {
 // The acceptor's side of the handshake, then the connection's reader; its writer
 // (for replies) runs on a second thread.
 void Transport::RunInbound(const std::shared_ptr<Connection>& connection) {
-  Result<Hello> hello = internal::ReadHello(connection->reader(),
-                                            NowMs() + options_.handshake_timeout_ms);
+  Result<Hello> hello =
+      internal::ReadHello(connection->reader(), NowMs() + options_.handshake_timeout_ms);
   Status status = hello.ok() ? CheckHello(*hello, consensus::kNoNode) : hello.status();
   if (status.ok()) {
     connection->peer.hello = *hello;
@@ -864,8 +873,8 @@ void Transport::RunInbound(const std::shared_ptr<Connection>& connection) {
       LOG(WARNING) << "closing connection from " << connection->Describe()
                    << ": handshake failed: " << status.message();
     } else {
-      LOG(DEBUG) << "connection from " << connection->Describe() << " ended in the handshake: "
-                 << status.message();
+      LOG(DEBUG) << "connection from " << connection->Describe()
+                 << " ended in the handshake: " << status.message();
     }
     connection->Close();
     return;
@@ -883,14 +892,15 @@ void Transport::RunPeer(Peer* peer) {
   SystemRandom random;  // jitter only; one per thread, as base/random.h asks
   std::int64_t delay_ms = options_.backoff_ms_min;
   bool down = false;  // log the first failure loudly, the repeats quietly
-  while (!peer->queue->shut_down()) {
+  auto ending = [this, peer] { return stop_requested_.load() || peer->queue->shut_down(); };
+  while (!ending()) {
     Result<std::shared_ptr<Connection>> connection = DialPeer(peer);
     if (connection.ok()) {
       if (down) LOG(INFO) << "reconnected to node " << peer->node_id << " at " << peer->address;
       down = false;
       delay_ms = options_.backoff_ms_min;
       RunOutbound(peer, *connection);
-    } else if (!peer->queue->shut_down()) {
+    } else if (!ending()) {
       counters_->dial_failures.fetch_add(1, std::memory_order_relaxed);
       if (!down) {
         LOG(WARNING) << "cannot connect to node " << peer->node_id << " at " << peer->address
@@ -898,7 +908,7 @@ void Transport::RunPeer(Peer* peer) {
       }
       down = true;
     }
-    if (peer->queue->shut_down()) break;
+    if (ending()) break;
     counters_->frames_dropped.fetch_add(peer->queue->MarkDown(), std::memory_order_relaxed);
     ReportUnreachable(peer->node_id);
     if (peer->queue->WaitForShutdown(random.Range(delay_ms / 2, delay_ms))) break;
@@ -914,8 +924,8 @@ Result<std::shared_ptr<Connection>> Transport::DialPeer(Peer* peer) {
   auto connection = std::make_shared<Connection>(*fd, /*inbound=*/false, peer->queue,
                                                  options_.frame_bytes_max, stop_fd_);
   RETURN_IF_ERROR(internal::WriteAll(*fd, {EncodeFrame(CurrentHello())}));
-  Result<Hello> hello = internal::ReadHello(connection->reader(),
-                                            NowMs() + options_.handshake_timeout_ms);
+  Result<Hello> hello =
+      internal::ReadHello(connection->reader(), NowMs() + options_.handshake_timeout_ms);
   Status status = hello.ok() ? CheckHello(*hello, peer->node_id) : hello.status();
   if (!status.ok()) {
     if (IsMalformed(status) || status.code() == StatusCode::kFailedPrecondition) {
@@ -986,8 +996,7 @@ void Transport::ReadLoop(const std::shared_ptr<Connection>& connection) {
         LOG(WARNING) << "closing connection with " << connection->Describe()
                      << ": malformed frame: " << status.message();
       } else if (!connection->closed() && !stop_requested_.load()) {
-        LOG(INFO) << "connection with " << connection->Describe() << " lost: "
-                  << status.message();
+        LOG(INFO) << "connection with " << connection->Describe() << " lost: " << status.message();
       }
       break;
     }

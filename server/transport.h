@@ -15,10 +15,12 @@
 // unreachable (so the node can call RawNode::ReportUnreachable) when the queue is full
 // or the peer is down; frames queued when a connection fails are dropped too.
 //
-// Replies go back on the connection the request came in on: OnFrame is handed a Reply
-// for that connection. This works for callers that are not peers (a server that is
-// joining, the CLI, both through Call()), and needs no address book for them. Raft
-// traffic itself always goes through Send, on this node's outbound connections.
+// Each node sends only on its own outbound connections, so two servers that know each
+// other keep two connections, one per direction; frames from one connection arrive in
+// the order they were sent. Replies go back on the connection the request came in
+// on: OnFrame is handed a Reply for that connection. This works for callers that are
+// not peers (a server that is joining, the CLI, both through Call()) and needs no
+// address book for them; Raft traffic itself always goes through Send.
 //
 // Threads: an accept thread; per outbound peer a thread that dials and then writes,
 // and a reader thread per connection; per inbound connection a reader thread (which
@@ -132,7 +134,8 @@ class Transport {
   // Binds and listens (SO_REUSEADDR), then starts accepting and dialing the peers added
   // so far. IoError if the address cannot be resolved or bound. REQUIRES: called once.
   Status Start();
-  // Closes every connection and the listener and joins every thread. Idempotent.
+  // Closes every connection and the listener and joins every thread; afterwards Send
+  // returns Unavailable. Idempotent (a second, concurrent call returns at once).
   void Stop();
 
   // The port actually listened on (after Start; the chosen one if options said 0).

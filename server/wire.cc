@@ -239,11 +239,11 @@ Status DecodeIds(Reader& reader, std::string_view field, std::vector<NodeId>* id
 }
 
 Status DecodeConfStateLists(Reader& reader, consensus::ConfState* conf_state) {
-  RETURN_IF_ERROR(DecodeIds(reader, "raft.snapshot.metadata.conf_state.voters",
-                            &conf_state->voters));
+  RETURN_IF_ERROR(
+      DecodeIds(reader, "raft.snapshot.metadata.conf_state.voters", &conf_state->voters));
   const std::size_t learners_at = reader.offset();
-  RETURN_IF_ERROR(DecodeIds(reader, "raft.snapshot.metadata.conf_state.learners",
-                            &conf_state->learners));
+  RETURN_IF_ERROR(
+      DecodeIds(reader, "raft.snapshot.metadata.conf_state.learners", &conf_state->learners));
   // Both lists are sorted: one merge walk finds a node that is in both.
   auto voter = conf_state->voters.begin();
   for (NodeId learner : conf_state->learners) {
@@ -373,12 +373,18 @@ Result<Frame> DecodeAs(Reader& reader) {
 
 std::string_view FrameKindName(FrameKind kind) {
   switch (kind) {
-    case FrameKind::kHello: return "Hello";
-    case FrameKind::kRaft: return "Raft";
-    case FrameKind::kForwardApply: return "ForwardApply";
-    case FrameKind::kForwardResult: return "ForwardResult";
-    case FrameKind::kJoin: return "Join";
-    case FrameKind::kJoinResult: return "JoinResult";
+    case FrameKind::kHello:
+      return "Hello";
+    case FrameKind::kRaft:
+      return "Raft";
+    case FrameKind::kForwardApply:
+      return "ForwardApply";
+    case FrameKind::kForwardResult:
+      return "ForwardResult";
+    case FrameKind::kJoin:
+      return "Join";
+    case FrameKind::kJoinResult:
+      return "JoinResult";
   }
   return "Unknown";
 }
@@ -419,12 +425,18 @@ Result<Frame> DecodeFrameBody(std::string_view body) {
   std::uint8_t kind = 0;
   RETURN_IF_ERROR(reader.U8("frame kind", &kind));
   switch (static_cast<FrameKind>(kind)) {
-    case FrameKind::kHello: return DecodeAs<Hello>(reader);
-    case FrameKind::kRaft: return DecodeAs<Message>(reader);
-    case FrameKind::kForwardApply: return DecodeAs<ForwardApply>(reader);
-    case FrameKind::kForwardResult: return DecodeAs<ForwardResult>(reader);
-    case FrameKind::kJoin: return DecodeAs<Join>(reader);
-    case FrameKind::kJoinResult: return DecodeAs<JoinResult>(reader);
+    case FrameKind::kHello:
+      return DecodeAs<Hello>(reader);
+    case FrameKind::kRaft:
+      return DecodeAs<Message>(reader);
+    case FrameKind::kForwardApply:
+      return DecodeAs<ForwardApply>(reader);
+    case FrameKind::kForwardResult:
+      return DecodeAs<ForwardResult>(reader);
+    case FrameKind::kJoin:
+      return DecodeAs<Join>(reader);
+    case FrameKind::kJoinResult:
+      return DecodeAs<JoinResult>(reader);
   }
   return InvalidArgument("frame kind at offset " + std::to_string(kFrameHeaderBytes) +
                          ": unknown kind " + std::to_string(kind));
@@ -439,9 +451,8 @@ Result<Frame> DecodeFrame(std::string_view bytes, std::uint32_t frame_bytes_max)
   if (!length.ok()) return length.status();
   const std::size_t available = bytes.size() - kFrameHeaderBytes;
   if (available < *length) {
-    return Corruption("frame body at offset 4: truncated: length says " +
-                      std::to_string(*length) + " bytes, " + std::to_string(available) +
-                      " present");
+    return Corruption("frame body at offset 4: truncated: length says " + std::to_string(*length) +
+                      " bytes, " + std::to_string(available) + " present");
   }
   if (available > *length) {
     return Corruption("end of frame at offset " + std::to_string(kFrameHeaderBytes + *length) +

@@ -125,8 +125,8 @@ struct JoinResult {
 };
 
 // One frame; the alternative's position is FrameKind minus one.
-using Frame = std::variant<Hello, consensus::Message, ForwardApply, ForwardResult, Join,
-                           JoinResult>;
+using Frame =
+    std::variant<Hello, consensus::Message, ForwardApply, ForwardResult, Join, JoinResult>;
 
 FrameKind KindOf(const Frame& frame);
 

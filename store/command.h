@@ -83,7 +83,8 @@ struct KvDelete {
   bool operator==(const KvDelete&) const = default;
 };
 
-// DELETE /v1/kv/<key>?cas=<cas_index>; the HTTP edge rejects cas=0.
+// DELETE /v1/kv/<key>?cas=<cas_index>. As in Consul, cas=0 fails on a present key and
+// succeeds on an absent one.
 struct KvDeleteCas {
   static constexpr CommandType kType = CommandType::kKvDeleteCas;
   std::string key;

@@ -39,6 +39,9 @@ clocks) with clients, injected faults and safety/liveness/linearizability checke
 Exit status: 0 all seeds passed, 1 a check failed, 2 bad usage.
 )";
 
+// Key events (roles, crashes, restarts, faults) kept apart from message traffic.
+constexpr std::size_t kKeyEvents = 60;
+
 struct Flags {
   SimOptions options;
   std::uint64_t seeds = 1;
@@ -124,7 +127,9 @@ extern "C" void OnAbort(int signal_number) {
   std::signal(signal_number, SIG_DFL);
   if (g_current_trace != nullptr) {
     std::cerr << "\nroster-sim: seed " << g_current_seed
-              << " aborted (a failed CHECK?); last trace events:\n";
+              << " aborted (a failed CHECK?); last key events:\n";
+    g_current_trace->PrintKeyEvents(std::cerr);
+    std::cerr << "roster-sim: last trace events:\n";
     g_current_trace->PrintTail(std::cerr);
     std::cerr << "roster-sim: FAILED seed " << g_current_seed << " (aborted)\n";
     std::cerr.flush();
@@ -165,7 +170,7 @@ int Main(int argc, char** argv) {
   for (std::uint64_t i = 0; i < flags.seeds; ++i, ++ran) {
     SimOptions options = flags.options;
     options.seed = flags.options.seed + i;
-    Trace trace(flags.trace_tail, flags.verbose ? &std::cout : nullptr);
+    Trace trace(flags.trace_tail, kKeyEvents, flags.verbose ? &std::cout : nullptr);
     g_current_trace = &trace;
     g_current_seed = options.seed;
     Cluster cluster(options, &trace);
@@ -177,7 +182,10 @@ int Main(int argc, char** argv) {
     if (result.ok) continue;
     ++failures;
     std::cout << "VIOLATION (seed " << options.seed << "): " << result.violation << "\nlast "
-              << flags.trace_tail << " trace events of seed " << options.seed << ":\n";
+              << kKeyEvents << " key events (roles, crashes, restarts, faults, snapshots) of seed "
+              << options.seed << ":\n";
+    trace.PrintKeyEvents(std::cout);
+    std::cout << "last " << flags.trace_tail << " trace events of seed " << options.seed << ":\n";
     trace.PrintTail(std::cout);
     std::cout << "replay: roster-sim --seed " << options.seed << " --faults "
               << FaultModeName(options.faults) << " --ticks " << options.fault_ticks

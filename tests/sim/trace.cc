@@ -84,11 +84,29 @@ void FormatMessage(const TraceEvent& event, std::ostream& out) {
 
 }  // namespace
 
-Trace::Trace(std::size_t capacity, std::ostream* live_out)
-    : capacity_(capacity), live_out_(live_out) {
+Trace::Ring::Ring(std::size_t capacity) : capacity_(capacity) {
   CHECK_GT(capacity, 0u);
-  ring_.reserve(capacity);
+  events_.reserve(capacity);
 }
+
+void Trace::Ring::Add(const TraceEvent& event) {
+  if (events_.size() < capacity_) {
+    events_.push_back(event);
+  } else {
+    events_[next_slot_] = event;
+  }
+  next_slot_ = (next_slot_ + 1) % capacity_;
+}
+
+void Trace::Ring::Print(std::ostream& out) const {
+  const std::size_t start = events_.size() < capacity_ ? 0 : next_slot_;
+  for (std::size_t i = 0; i < events_.size(); ++i) {
+    out << Format(events_[(start + i) % events_.size()]) << '\n';
+  }
+}
+
+Trace::Trace(std::size_t capacity, std::size_t key_capacity, std::ostream* live_out)
+    : live_out_(live_out), all_(capacity), key_(key_capacity) {}
 
 void Trace::RecordMessage(std::uint64_t time_ms, TraceKind kind, const consensus::Message& message,
                           const char* reason) {
@@ -141,20 +159,16 @@ void Trace::Record(std::uint64_t time_ms, TraceKind kind, consensus::NodeId node
 void Trace::Add(TraceEvent event) {
   ++total_events_;
   if (live_out_ != nullptr) *live_out_ << Format(event) << '\n';
-  if (ring_.size() < capacity_) {
-    ring_.push_back(std::move(event));
-  } else {
-    ring_[next_slot_] = std::move(event);
-  }
-  next_slot_ = (next_slot_ + 1) % capacity_;
+  const bool key = event.kind != TraceKind::kDeliver && event.kind != TraceKind::kDrop &&
+                   event.kind != TraceKind::kDuplicate && event.kind != TraceKind::kApply &&
+                   event.kind != TraceKind::kClient;
+  if (key) key_.Add(event);
+  all_.Add(event);
 }
 
-void Trace::PrintTail(std::ostream& out) const {
-  const std::size_t start = ring_.size() < capacity_ ? 0 : next_slot_;
-  for (std::size_t i = 0; i < ring_.size(); ++i) {
-    out << Format(ring_[(start + i) % ring_.size()]) << '\n';
-  }
-}
+void Trace::PrintTail(std::ostream& out) const { all_.Print(out); }
+
+void Trace::PrintKeyEvents(std::ostream& out) const { key_.Print(out); }
 
 std::string Trace::Format(const TraceEvent& event) {
   std::ostringstream out;

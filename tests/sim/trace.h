@@ -57,8 +57,11 @@ struct TraceEvent {
 
 class Trace {
  public:
-  // Keeps the last `capacity` events; prints each event to `live_out` too if non-null.
-  Trace(std::size_t capacity, std::ostream* live_out);
+  // Keeps the last `capacity` events, and separately the last `key_capacity` key events
+  // (everything but message traffic, applies and client calls: roles, crashes,
+  // restarts, faults, snapshots), which a heartbeat-heavy tail would push out. Prints
+  // each event to `live_out` too if non-null.
+  Trace(std::size_t capacity, std::size_t key_capacity, std::ostream* live_out);
 
   void RecordMessage(std::uint64_t time_ms, TraceKind kind, const consensus::Message& message,
                      const char* reason);
@@ -68,17 +71,31 @@ class Trace {
 
   // Prints the retained events, oldest first.
   void PrintTail(std::ostream& out) const;
+  // Prints the retained key events, oldest first.
+  void PrintKeyEvents(std::ostream& out) const;
   std::uint64_t total_events() const { return total_events_; }
 
   static std::string Format(const TraceEvent& event);
 
  private:
+  // A fixed-size window of the most recent events.
+  class Ring {
+   public:
+    explicit Ring(std::size_t capacity);
+    void Add(const TraceEvent& event);
+    void Print(std::ostream& out) const;
+
+   private:
+    std::size_t capacity_;
+    std::vector<TraceEvent> events_;
+    std::size_t next_slot_ = 0;
+  };
+
   void Add(TraceEvent event);
 
-  std::size_t capacity_;
   std::ostream* live_out_;
-  std::vector<TraceEvent> ring_;
-  std::size_t next_slot_ = 0;
+  Ring all_;
+  Ring key_;
   std::uint64_t total_events_ = 0;
 };
 

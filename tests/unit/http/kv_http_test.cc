@@ -92,6 +92,12 @@ TEST_CASE("keys are percent-decoded paths, may hold '/', and are case-sensitive"
   CHECK(client.Get("/v1/kv/case")->status == 404);
   CHECK(client.Get("/v1/kv/Case")->status == 200);
   CHECK(client.Get("/v1/kv/bad%zz")->status == 400);
+  // Keys are bytes; JSON shows bytes that are not UTF-8 as U+FFFD, as Go does.
+  REQUIRE(Put(client, "/v1/kv/bin%FFkey", "x")->status == 200);
+  auto listing = client.Get("/v1/kv/bin?keys");
+  CHECK(listing->status == 200);
+  CHECK(listing->body == "[\"bin\xEF\xBF\xBDkey\"]");
+  CHECK(client.Get("/v1/kv/bin%FFkey?raw")->body == "x");
 }
 
 TEST_CASE("recurse lists a prefix; presence is what counts") {

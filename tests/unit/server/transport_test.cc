@@ -109,7 +109,8 @@ Message RaftMessage(NodeId from, NodeId to, consensus::Index marker) {
   message.to = to;
   message.term = 3;
   message.index = marker;
-  message.entries.push_back({.term = 3, .index = marker + 1, .type = consensus::EntryType::kNormal, .data = "entry"});
+  message.entries.push_back(
+      {.term = 3, .index = marker + 1, .type = consensus::EntryType::kNormal, .data = "entry"});
   return message;
 }
 
@@ -304,6 +305,35 @@ class SilentListener {
   std::uint16_t port_ = 0;
 };
 
+// A peer that completes the handshake as node `node_id`, then never reads again: its
+// dialer's writer ends up blocked in the kernel once the socket buffers are full.
+class StuckPeer {
+ public:
+  explicit StuckPeer(NodeId node_id)
+      : thread_([this, node_id] {
+          const int fd = ::accept(listener_.fd(), nullptr, nullptr);
+          if (fd < 0) return;
+          char hello[512];
+          (void)::recv(fd, hello, sizeof(hello), 0);  // the dialer's Hello, in one piece
+          const std::string answer = EncodeFrame(HelloFrom(7, node_id));
+          (void)::send(fd, answer.data(), answer.size(), MSG_NOSIGNAL);
+          std::lock_guard<std::mutex> lock(mu_);
+          connection_fd_ = fd;
+        }) {}
+  ~StuckPeer() {
+    ::shutdown(listener_.fd(), SHUT_RDWR);  // wakes accept() if nobody came
+    thread_.join();
+    if (connection_fd_ >= 0) ::close(connection_fd_);
+  }
+  std::string address() const { return listener_.address(); }
+
+ private:
+  SilentListener listener_;
+  std::mutex mu_;
+  int connection_fd_ = -1;
+  std::thread thread_;
+};
+
 // A port nobody listens on (until a test starts something there).
 std::uint16_t FreePort() {
   const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -318,9 +348,8 @@ std::uint16_t FreePort() {
 }
 
 auto LimitFrames(std::uint32_t frame_bytes_max) {
-  return [frame_bytes_max](TransportOptions& options) {
-    options.frame_bytes_max = frame_bytes_max;
-  };
+  return
+      [frame_bytes_max](TransportOptions& options) { options.frame_bytes_max = frame_bytes_max; };
 }
 
 // ---- Exchange ---------------------------------------------------------------------
@@ -347,7 +376,8 @@ TEST_CASE("two transports exchange Raft frames both ways", "[transport]") {
   REQUIRE(at_a->from.hello.node_id == 2);
 
   SECTION("many frames arrive complete and in order") {
-    for (consensus::Index i = 1; i <= 2000; ++i) REQUIRE(a.transport->Send(2, RaftMessage(1, 2, 1000 + i)).ok());
+    for (consensus::Index i = 1; i <= 2000; ++i)
+      REQUIRE(a.transport->Send(2, RaftMessage(1, 2, 1000 + i)).ok());
     std::vector<Received> all = b.inbox.WaitForCount(2001);
     REQUIRE(all.size() == 2001);
     for (std::size_t i = 1; i < all.size(); ++i) {
@@ -359,7 +389,8 @@ TEST_CASE("two transports exchange Raft frames both ways", "[transport]") {
   SECTION("frames bigger than the read buffer arrive whole") {
     Message big = RaftMessage(1, 2, 300);
     big.type = MessageType::kSnapshot;
-    big.snapshot.metadata = {.index = 10, .term = 2, .conf_state = {.voters = {1, 2}, .learners = {}}};
+    big.snapshot.metadata = {
+        .index = 10, .term = 2, .conf_state = {.voters = {1, 2}, .learners = {}}};
     big.snapshot.data = std::string(1u << 20, 's');
     big.entries.push_back({.term = 3,
                            .index = 302,
@@ -375,9 +406,8 @@ TEST_CASE("two transports exchange Raft frames both ways", "[transport]") {
 
   SECTION("a reply travels back on the connection the request came in on") {
     REQUIRE(b.transport->Send(1, ForwardApply{.request_id = 5, .command = "cmd"}).ok());
-    std::optional<Received> request = a.inbox.WaitFor([](const Received& item) {
-      return std::holds_alternative<ForwardApply>(item.frame);
-    });
+    std::optional<Received> request = a.inbox.WaitFor(
+        [](const Received& item) { return std::holds_alternative<ForwardApply>(item.frame); });
     REQUIRE(request);
     REQUIRE(request->reply
                 .Send(ForwardResult{.request_id = 5,
@@ -386,9 +416,8 @@ TEST_CASE("two transports exchange Raft frames both ways", "[transport]") {
                                     .ok = true,
                                     .index = 12})
                 .ok());
-    std::optional<Received> result = b.inbox.WaitFor([](const Received& item) {
-      return std::holds_alternative<ForwardResult>(item.frame);
-    });
+    std::optional<Received> result = b.inbox.WaitFor(
+        [](const Received& item) { return std::holds_alternative<ForwardResult>(item.frame); });
     REQUIRE(result);
     REQUIRE(std::get<ForwardResult>(result->frame).index == 12);
     REQUIRE(result->from.hello.node_id == 1);
@@ -545,15 +574,13 @@ TEST_CASE("Call sends one request and returns the answer", "[transport]") {
 
   SECTION("from a Transport") {
     Node c(3);
-    Result<Frame> answer = c.transport->Call(
-        a.address(), JoinRequest(3, "three"), 5000);
+    Result<Frame> answer = c.transport->Call(a.address(), JoinRequest(3, "three"), 5000);
     INFO(answer.status().ToString());
     REQUIRE(answer.ok());
     REQUIRE(std::get<JoinResult>(*answer).message == "welcome three");
   }
   SECTION("from an anonymous client") {
-    Result<Frame> answer =
-        CallOnce(HelloFrom(0, 0), a.address(), JoinRequest(0, "cli"), 5000);
+    Result<Frame> answer = CallOnce(HelloFrom(0, 0), a.address(), JoinRequest(0, "cli"), 5000);
     INFO(answer.status().ToString());
     REQUIRE(answer.ok());
     REQUIRE(std::get<JoinResult>(*answer).cluster_id == 7);
@@ -569,8 +596,7 @@ TEST_CASE("Call sends one request and returns the answer", "[transport]") {
   }
 }
 
-TEST_CASE("Call times out when nobody answers, and fails fast when nobody listens",
-          "[transport]") {
+TEST_CASE("Call times out when nobody answers, and fails fast when nobody listens", "[transport]") {
   Node a(1);  // receives the request, never replies
   const auto start = SteadyClock::now();
   Result<Frame> answer =
@@ -580,7 +606,8 @@ TEST_CASE("Call times out when nobody answers, and fails fast when nobody listen
   REQUIRE_THAT(answer.status().message(), Catch::Contains("timed out"));
   REQUIRE(SteadyClock::now() - start >= milliseconds(150));  // it waited, not failed at once
 
-  Result<Frame> refused = CallOnce(Hello{}, "127.0.0.1:" + std::to_string(FreePort()), ForwardApply{}, 5000);
+  Result<Frame> refused =
+      CallOnce(Hello{}, "127.0.0.1:" + std::to_string(FreePort()), ForwardApply{}, 5000);
   REQUIRE_FALSE(refused.ok());
   REQUIRE(refused.status().code() == StatusCode::kIoError);
 }
@@ -588,24 +615,36 @@ TEST_CASE("Call times out when nobody answers, and fails fast when nobody listen
 // ---- Stop -------------------------------------------------------------------------
 
 TEST_CASE("Stop returns promptly with busy and stuck connections", "[transport]") {
-  SilentListener silent;  // a peer whose handshake never completes
+  SilentListener silent;  // node 3: its handshake never completes
+  StuckPeer stuck(4);     // node 4: never reads, so a's writer to it blocks in the kernel
   Node a(1, NodeSetup::Adjust([](TransportOptions& options) {
            options.handshake_timeout_ms = 60'000;
            options.send_timeout_ms = 60'000;
+           options.queue_bytes_max = 4u << 20;
          }));
   Node b(2);
   a.transport->AddPeer(2, b.address());
   a.transport->AddPeer(3, silent.address());
+  a.transport->AddPeer(4, stuck.address());
   b.transport->AddPeer(1, a.address());
   REQUIRE(SendUntilDelivered(a, 2, b, 1));
 
+  Message chunk = RaftMessage(1, 4, 2);
+  chunk.context = std::string(100'000, 'c');
+  const auto deadline = SteadyClock::now() + kPatience;
+  bool full = false;  // a full queue: the writer to node 4 is stuck
+  while (!full && SteadyClock::now() < deadline) {
+    full = a.transport->Send(4, chunk).code() == StatusCode::kResourceExhausted;
+  }
+  REQUIRE(full);
+
   std::atomic<bool> sending{true};
   std::thread sender([&] {
-    Message chunk = RaftMessage(1, 2, 2);
-    chunk.context = std::string(10'000, 'c');
+    Message small = RaftMessage(1, 2, 3);
+    small.context = std::string(10'000, 'c');
     while (sending.load()) {
-      (void)a.transport->Send(2, chunk);
-      (void)b.transport->Send(1, chunk);
+      (void)a.transport->Send(2, small);
+      (void)b.transport->Send(1, small);
     }
   });
   b.inbox.WaitForCount(50);  // traffic is flowing
@@ -616,8 +655,8 @@ TEST_CASE("Stop returns promptly with busy and stuck connections", "[transport]"
   const auto stop_time = SteadyClock::now() - start;
   sending.store(false);
   sender.join();
-  REQUIRE(stop_time < milliseconds(5000));  // the handshake alone would wait a minute
-  REQUIRE(a.transport->Send(2, RaftMessage(1, 2, 3)).code() == StatusCode::kUnavailable);
+  REQUIRE(stop_time < milliseconds(5000));  // the stuck handshake and write wait a minute
+  REQUIRE(a.transport->Send(2, RaftMessage(1, 2, 4)).code() == StatusCode::kUnavailable);
 }
 
 }  // namespace

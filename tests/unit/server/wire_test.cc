@@ -173,7 +173,8 @@ TEST_CASE("empty and large entries, and a 1 MiB snapshot chunk, round-trip", "[w
   SECTION("a snapshot chunk of 1 MiB of every byte value") {
     Message want;
     want.type = MessageType::kSnapshot;
-    want.snapshot.metadata = {.index = 500, .term = 3, .conf_state = {.voters = {1, 2, 3}, .learners = {}}};
+    want.snapshot.metadata = {
+        .index = 500, .term = 3, .conf_state = {.voters = {1, 2, 3}, .learners = {}}};
     want.snapshot.data.resize(1u << 20);
     for (std::size_t i = 0; i < want.snapshot.data.size(); ++i) {
       want.snapshot.data[i] = static_cast<char>(i * 131);
@@ -186,7 +187,7 @@ TEST_CASE("empty and large entries, and a 1 MiB snapshot chunk, round-trip", "[w
 TEST_CASE("the frame header is a little-endian length, then the kind", "[wire]") {
   const std::string bytes = EncodeFrame(ForwardApply{.request_id = 1, .command = "abc"});
   // kind, varint 1, varint 3, "abc"
-  REQUIRE(bytes == std::string("\x06\x00\x00\x00\x03\x01\x03" "abc", 10));
+  REQUIRE(bytes == std::string("\x06\x00\x00\x00\x03\x01\x03", 7) + "abc");
   Result<std::uint32_t> length = DecodeFrameLength(bytes, kFrameBytesMaxDefault);
   REQUIRE(length.ok());
   REQUIRE(*length == 6);
@@ -259,9 +260,8 @@ TEST_CASE("unknown kinds and enum values are InvalidArgument naming the field", 
     body[type_at] = 2;
     Status status = DecodeError(FrameOf(body));
     REQUIRE(status.code() == StatusCode::kInvalidArgument);
-    REQUIRE(status.message() ==
-            "raft.entries[1].type at offset " + std::to_string(type_at + 4) +
-                ": unknown entry type 2");
+    REQUIRE(status.message() == "raft.entries[1].type at offset " + std::to_string(type_at + 4) +
+                                    ": unknown entry type 2");
   }
   SECTION("status code") {
     std::string body = Body(JoinResult{});
@@ -294,18 +294,17 @@ TEST_CASE("malformed primitives are Corruption", "[wire]") {
     REQUIRE_THAT(DecodeError(FrameOf(body)).message(), Catch::Contains("overflows 64 bits"));
   }
   SECTION("a byte string longer than the frame") {
-    std::string body("\x03\x01\x05" "abcd", 7);
+    const std::string body = std::string("\x03\x01\x05", 3) + "abcd";
     REQUIRE(DecodeError(FrameOf(body)).message() ==
             "forward_apply.command at offset 6: length 5 exceeds the 4 bytes left in the frame");
   }
 }
 
-TEST_CASE("a count the frame cannot hold is refused before anything is allocated",
-          "[wire]") {
+TEST_CASE("a count the frame cannot hold is refused before anything is allocated", "[wire]") {
   std::string body;
   body += static_cast<char>(FrameKind::kRaft);
   body += static_cast<char>(MessageType::kAppend);
-  body += std::string(5, '\0');  // from, to, term, log_term, index
+  body += std::string(5, '\0');    // from, to, term, log_term, index
   PutVarint64(&body, 1ull << 60);  // entries: would be exabytes if believed
   body += std::string(40, '\0');
   Status status = DecodeError(FrameOf(body));
@@ -339,17 +338,26 @@ TEST_CASE("a membership that breaks ConfState's promises is refused", "[wire]") 
 std::string Mutate(std::string bytes, Random& random) {
   const std::size_t at = random.Uniform(bytes.size());
   switch (random.Uniform(5)) {
-    case 0: bytes[at] = static_cast<char>(bytes[at] ^ (1u << random.Uniform(8))); break;
-    case 1: bytes[at] = static_cast<char>(random.Next()); break;
-    case 2: bytes.erase(at, 1 + random.Uniform(4)); break;
-    case 3: bytes.insert(at, 1, static_cast<char>(random.Next())); break;
-    case 4: bytes.resize(at); break;
+    case 0:
+      bytes[at] = static_cast<char>(bytes[at] ^ (1u << random.Uniform(8)));
+      break;
+    case 1:
+      bytes[at] = static_cast<char>(random.Next());
+      break;
+    case 2:
+      bytes.erase(at, 1 + random.Uniform(4));
+      break;
+    case 3:
+      bytes.insert(at, 1, static_cast<char>(random.Next()));
+      break;
+    case 4:
+      bytes.resize(at);
+      break;
   }
   return bytes;
 }
 
-TEST_CASE("random damage never crashes, and what decodes re-encodes identically",
-          "[wire]") {
+TEST_CASE("random damage never crashes, and what decodes re-encodes identically", "[wire]") {
   DeterministicRandom random(20240611);
   std::vector<std::string> seeds;
   for (const Frame& frame : OneOfEachKind()) seeds.push_back(EncodeFrame(frame));
