@@ -73,6 +73,7 @@ struct Proposal {
   std::int64_t deadline_ms = 0;
   consensus::Term term = 0;        // set when proposed here
   std::int64_t forwarded_ms = 0;   // set when forwarded to the leader
+  consensus::NodeId forwarded_to = consensus::kNoNode;
 };
 
 // Work for the loop.

@@ -110,6 +110,7 @@ void Node::ProposeOrForward(Proposal proposal) {
     return;
   }
   proposal.forwarded_ms = now;
+  proposal.forwarded_to = leader;
   forwarded_.emplace(request_id, std::move(proposal));
 }
 
@@ -244,8 +245,12 @@ void Node::ExpireWaits() {
       it = reads_waiting_for_leader_.erase(it);
     }
   }
+  // A forwarded write whose leader went silent or lost leadership: its fate cannot be
+  // known here, and retrying could apply it twice (a CAS, say), so say so at once.
+  const consensus::NodeId leader = raw_node_ ? raw_node_->leader() : consensus::kNoNode;
   for (auto it = forwarded_.begin(); it != forwarded_.end();) {
-    if (now - it->second.forwarded_ms < kForwardTimeoutMs) {
+    const bool leader_changed = leader != it->second.forwarded_to;
+    if (!leader_changed && now - it->second.forwarded_ms < kForwardTimeoutMs) {
       ++it;
       continue;
     }

@@ -1,0 +1,98 @@
+"""Three servers: one leader, writes through any server, reads and blocking queries on any
+server (consul-api.md §1.4, §2.1, §2.3)."""
+
+import time
+import unittest
+
+from cluster import Background, ClusterTestCase, report, wait_for
+
+REPLICATION_TIMEOUT_S = 5.0
+
+
+class KvClusterTest(ClusterTestCase):
+
+    def setUp(self):
+        self.cluster = self.start_cluster(3)
+        self.leader = self.cluster.wait_for_leader()
+        self.followers = self.cluster.followers(self.leader)
+
+    def test_elects_exactly_one_leader(self):
+        states = {server.name: server.raft_status()["RaftState"] for server in self.cluster.servers}
+        self.assertEqual(sorted(states.values()), ["Follower", "Follower", "Leader"], states)
+        self.assertEqual(states[self.leader.name], "Leader")
+
+        configuration = self.leader.request("GET", "/v1/operator/raft/configuration").json()
+        self.assertEqual({server["Address"] for server in configuration["Servers"]},
+                         {server.address for server in self.cluster.servers})
+        self.assertEqual([server["Address"] for server in configuration["Servers"]
+                          if server["Leader"]], [self.leader.address])
+        self.assertTrue(all(server["Voter"] for server in configuration["Servers"]))
+
+    def test_write_through_a_follower_reaches_every_server(self):
+        self.assert_acknowledged(self.followers[0].kv_put("service/web", b"10.0.0.1:80"))
+        for server in self.cluster.servers:
+            wait_for(lambda: server.kv_value("service/web", stale=None) == b"10.0.0.1:80",
+                     REPLICATION_TIMEOUT_S, f"the write to be readable on {server.name}")
+
+    def test_consistent_read_on_a_follower_sees_an_acknowledged_write(self):
+        # Every ordered pair of servers, several times: write through one, and at once read
+        # ?consistent through the other. No polling: the read must already see the write.
+        servers = self.cluster.servers
+        pairs = [(writer, reader) for writer in servers for reader in servers
+                 if writer is not reader]
+        for round_number in range(5):
+            for writer, reader in pairs:
+                value = f"round {round_number} via {writer.name}".encode()
+                self.assert_acknowledged(writer.kv_put("register", value))
+                self.assertEqual(reader.kv_value("register", consistent=None), value,
+                                 f"{reader.name} missed a write acknowledged by {writer.name}")
+
+    def test_blocking_query_wakes_on_a_write_through_another_server(self):
+        watcher, writer = self.followers[0], self.followers[1]
+        self.assert_acknowledged(writer.kv_put("watched", b"before"))
+        index = self.index_once_replicated(watcher, "watched")
+        query = Background(lambda: watcher.kv_get("watched", index=index, wait="20s"))
+        self.assert_blocks(query, index)
+
+        written_at = time.monotonic()
+        self.assert_acknowledged(writer.kv_put("watched", b"after"))
+        acknowledged_at = time.monotonic()
+        response = query.result()
+        report(f"  blocking query on {watcher.name} woke "
+               f"{(query.finished_at - written_at) * 1000:.1f} ms after the write was sent "
+               f"through {writer.name}, {(query.finished_at - acknowledged_at) * 1000:.1f} ms "
+               f"after it was acknowledged")
+        self.assertLess(query.finished_at - written_at, 2.0)
+        self.assertEqual(response.status, 200)
+        self.assertGreater(response.index, index)
+        self.assertEqual(response.json()[0]["Value"], "YWZ0ZXI=")  # base64 of "after"
+
+    def test_blocking_query_ignores_writes_to_other_keys(self):
+        watcher, writer = self.followers[0], self.leader
+        self.assert_acknowledged(writer.kv_put("watched", b"unchanged"))
+        index = self.index_once_replicated(watcher, "watched")
+        started_at = time.monotonic()
+        query = Background(lambda: watcher.kv_get("watched", index=index, wait="1s"))
+        self.assert_blocks(query, index)
+
+        self.assert_acknowledged(writer.kv_put("unrelated", b"noise"))
+        wait_for(lambda: watcher.kv_value("unrelated", stale=None) == b"noise",
+                 REPLICATION_TIMEOUT_S, "the other write to reach the watcher")
+        response = query.result()
+        elapsed_s = query.finished_at - started_at
+        report(f"  blocking query with wait=1s returned after {elapsed_s * 1000:.0f} ms")
+        self.assertGreaterEqual(elapsed_s, 0.95, "woken by a write to another key")
+        self.assertEqual(response.status, 200)
+        self.assertEqual(response.index, index)
+        self.assertEqual(response.json()[0]["Value"], "dW5jaGFuZ2Vk")  # base64 of "unchanged"
+
+    def index_once_replicated(self, server, key):
+        """Waits until `server`'s own store has `key`; returns that read's X-Consul-Index."""
+        def index():
+            response = server.kv_get(key, stale=None)
+            return response.index if response.status == 200 else None
+        return wait_for(index, REPLICATION_TIMEOUT_S, f"{key} to reach {server.name}")
+
+
+if __name__ == "__main__":
+    unittest.main()
