@@ -24,7 +24,7 @@ dev: build
 
 # The cluster simulator on one seed, with its event trace.
 sim: build
-	$(BUILD)/bin/roster-sim --seed 1 --verbose
+	$(BUILD)/bin/roster-sim --seed 1 --ticks 300 --verbose
 
 test: build
 	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
