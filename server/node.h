@@ -177,6 +177,7 @@ class Node final : public http::Backend {
   void MaybeTakeSnapshot();
   void SendMessages(std::vector<consensus::Message>& messages);
   void PublishStatus(const consensus::Ready& ready);
+  void FailProposalsOnLostLeadership();
 
   // Loop: membership.
   Status Bootstrap(const std::vector<Join>& servers);

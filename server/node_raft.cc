@@ -254,8 +254,12 @@ void Node::ExpireWaits() {
       ++it;
       continue;
     }
-    CompleteProposal(it->second, Unavailable("the leader did not answer in time; the write "
-                                             "may or may not have been applied"));
+    CompleteProposal(it->second,
+                     Unavailable(leader_changed
+                                     ? "the leader changed before answering; the write may "
+                                       "or may not have been applied"
+                                     : "the leader did not answer in time; the write may or "
+                                       "may not have been applied"));
     it = forwarded_.erase(it);
   }
   for (auto& [index, proposals] : proposals_by_index_) {

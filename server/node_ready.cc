@@ -32,6 +32,9 @@ void Node::HandleReadies() {
     raw_node_->Advance();
     PublishStatus(ready);
     ReleaseReads();
+    if (ready.soft_state && ready.soft_state->role != consensus::Role::kLeader) {
+      FailProposalsOnLostLeadership();
+    }
   }
 }
 
@@ -218,6 +221,19 @@ void Node::MaybeTakeSnapshot() {
   }
   snapshot_index_ = applied;
   LOG(INFO) << "snapshot at index " << applied << " (" << data.size() << " bytes)";
+}
+
+// Writes this node proposed as leader may still commit under the next leader, or may
+// not: say so now rather than let the callers wait out the commit timeout.
+void Node::FailProposalsOnLostLeadership() {
+  if (proposals_by_index_.empty()) return;
+  const Status lost = Unavailable(
+      "leadership lost while the write was being committed; it may or may not have been "
+      "applied");
+  for (auto& [index, proposals] : proposals_by_index_) {
+    for (Proposal& proposal : proposals) CompleteProposal(proposal, lost);
+  }
+  proposals_by_index_.clear();
 }
 
 void Node::PublishStatus(const consensus::Ready& ready) {
