@@ -3,10 +3,12 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <variant>
 
 #include "base/logging.h"
 #include "cli/commands.h"
 #include "cli/flags.h"
+#include "http/params.h"
 #include "http/server.h"
 #include "server/node.h"
 
@@ -16,7 +18,7 @@ namespace {
 const std::set<std::string> kValueFlags = {
     "node",      "data-dir",  "bind",      "server-port",            "http-port",
     "dns-port",  "bootstrap-expect",       "join",                   "log-level",
-    "raft-snapshot-threshold",             "raft-trailing-logs"};
+    "raft-snapshot-threshold",             "raft-trailing-logs",     "tombstone-ttl"};
 const std::set<std::string> kBoolFlags = {"h", "help"};
 
 void PrintServerUsage(bool dev) {
@@ -24,7 +26,8 @@ void PrintServerUsage(bool dev) {
                "usage: roster %s -node NAME -data-dir DIR [-bind ADDR] [-server-port 8300]\n"
                "         [-http-port 8500] [-dns-port 8600] [-bootstrap-expect N]\n"
                "         [-join HOST:PORT ...] [-log-level debug|info|warn|error]\n"
-               "         [-raft-snapshot-threshold 16384] [-raft-trailing-logs 4096]\n",
+               "         [-raft-snapshot-threshold 16384] [-raft-trailing-logs 4096]\n"
+               "         [-tombstone-ttl 15m]\n",
                dev ? "dev" : "server");
 }
 
@@ -51,6 +54,70 @@ LogLevel ParseLogLevel(const std::string& text) {
   return LogLevel::kInfo;
 }
 
+// A flag's problem, already printed; the exit code to return.
+struct UsageError {
+  int exit_code;
+};
+
+struct ServerConfig {
+  server::NodeOptions node;
+  int http_port = 8500;
+};
+
+// Reads the server flags into a config, or prints what is wrong.
+std::variant<ServerConfig, UsageError> ParseServerConfig(const Flags& flags, bool dev) {
+  auto fail = [](const std::string& message) {
+    std::fprintf(stderr, "roster: %s\n", message.c_str());
+    return UsageError{2};
+  };
+  ServerConfig config;
+  server::NodeOptions& options = config.node;
+  options.node_name = flags.Get("node", dev ? "dev" : "");
+  options.data_dir = flags.Get("data-dir");
+  options.bind_address = flags.Get("bind", "127.0.0.1");
+  options.join = flags.GetAll("join");
+  Result<long long> server_port = flags.GetInt("server-port", 8300);
+  Result<long long> http_port = flags.GetInt("http-port", 8500);
+  Result<long long> expect = flags.GetInt("bootstrap-expect", 1);
+  Result<long long> threshold = flags.GetInt("raft-snapshot-threshold", 16384);
+  Result<long long> trailing = flags.GetInt("raft-trailing-logs", 4096);
+  for (const auto* value : {&server_port, &http_port, &expect, &threshold, &trailing}) {
+    if (!value->ok()) return fail(value->status().message());
+  }
+  if (*server_port < 0 || *server_port > 65535 || *http_port < 1 || *http_port > 65535) {
+    return fail("ports must be between 1 and 65535");
+  }
+  if (*expect < 1) return fail("-bootstrap-expect must be at least 1");
+  if (*threshold < 1 || *trailing < 0) {
+    return fail("-raft-snapshot-threshold must be >= 1, -raft-trailing-logs >= 0");
+  }
+  Result<std::chrono::nanoseconds> ttl = http::ParseGoDuration(flags.Get("tombstone-ttl", "15m"));
+  if (!ttl.ok() || ttl->count() < 0) {
+    return fail("-tombstone-ttl must be a duration such as 15m or 30s");
+  }
+  options.tombstone_ttl_ms = std::chrono::duration_cast<std::chrono::milliseconds>(*ttl).count();
+  options.snapshot_interval_entries = static_cast<std::uint64_t>(*threshold);
+  options.snapshot_trailing_entries = static_cast<std::uint64_t>(*trailing);
+  options.server_port = static_cast<int>(*server_port);
+  options.bootstrap_expect = static_cast<int>(*expect);
+  options.advertise_http_address = options.bind_address + ":" + std::to_string(*http_port);
+  config.http_port = static_cast<int>(*http_port);
+  if (options.data_dir.empty() && dev) {
+    Result<std::string> dir = MakeTempDataDir();
+    if (!dir.ok()) {
+      std::fprintf(stderr, "roster: %s\n", dir.status().message().c_str());
+      return UsageError{1};
+    }
+    options.data_dir = *dir;
+  }
+  if (options.node_name.empty() || options.data_dir.empty()) {
+    std::fprintf(stderr, "roster: -node and -data-dir are required\n");
+    PrintServerUsage(dev);
+    return UsageError{2};
+  }
+  return config;
+}
+
 }  // namespace
 
 int RunServer(const std::vector<std::string>& args, bool dev) {
@@ -65,52 +132,10 @@ int RunServer(const std::vector<std::string>& args, bool dev) {
     return 0;
   }
   SetLogLevel(ParseLogLevel(flags->Get("log-level", "info")));
-  server::NodeOptions options;
-  options.node_name = flags->Get("node", dev ? "dev" : "");
-  options.data_dir = flags->Get("data-dir");
-  options.bind_address = flags->Get("bind", "127.0.0.1");
-  options.join = flags->GetAll("join");
-  Result<long long> server_port = flags->GetInt("server-port", 8300);
-  Result<long long> http_port = flags->GetInt("http-port", 8500);
-  Result<long long> expect = flags->GetInt("bootstrap-expect", 1);
-  Result<long long> threshold = flags->GetInt("raft-snapshot-threshold", 16384);
-  Result<long long> trailing = flags->GetInt("raft-trailing-logs", 4096);
-  for (const auto* value : {&server_port, &http_port, &expect, &threshold, &trailing}) {
-    if (!value->ok()) {
-      std::fprintf(stderr, "roster: %s\n", value->status().message().c_str());
-      return 2;
-    }
-  }
-  if (*server_port < 0 || *server_port > 65535 || *http_port < 1 || *http_port > 65535) {
-    std::fprintf(stderr, "roster: ports must be between 1 and 65535\n");
-    return 2;
-  }
-  if (*expect < 1) {
-    std::fprintf(stderr, "roster: -bootstrap-expect must be at least 1\n");
-    return 2;
-  }
-  if (*threshold < 1 || *trailing < 0) {
-    std::fprintf(stderr, "roster: -raft-snapshot-threshold must be >= 1, -raft-trailing-logs >= 0\n");
-    return 2;
-  }
-  options.snapshot_interval_entries = static_cast<std::uint64_t>(*threshold);
-  options.snapshot_trailing_entries = static_cast<std::uint64_t>(*trailing);
-  options.server_port = static_cast<int>(*server_port);
-  options.bootstrap_expect = static_cast<int>(*expect);
-  options.advertise_http_address = options.bind_address + ":" + std::to_string(*http_port);
-  if (options.data_dir.empty() && dev) {
-    Result<std::string> dir = MakeTempDataDir();
-    if (!dir.ok()) {
-      std::fprintf(stderr, "roster: %s\n", dir.status().message().c_str());
-      return 1;
-    }
-    options.data_dir = *dir;
-  }
-  if (options.node_name.empty() || options.data_dir.empty()) {
-    std::fprintf(stderr, "roster: -node and -data-dir are required\n");
-    PrintServerUsage(dev);
-    return 2;
-  }
+  std::variant<ServerConfig, UsageError> parsed = ParseServerConfig(*flags, dev);
+  if (auto* error = std::get_if<UsageError>(&parsed)) return error->exit_code;
+  const server::NodeOptions& options = std::get<ServerConfig>(parsed).node;
+  const int http_port = std::get<ServerConfig>(parsed).http_port;
 
   // Block the signals before any thread starts so only sigwait sees them.
   sigset_t signals;
@@ -127,7 +152,7 @@ int RunServer(const std::vector<std::string>& args, bool dev) {
   }
   http::HttpOptions http_options;
   http_options.bind_address = options.bind_address;
-  http_options.port = static_cast<int>(*http_port);
+  http_options.port = http_port;
   http::HttpServer http_server(**node, http_options);
   Status started = http_server.Start();
   if (!started.ok()) {

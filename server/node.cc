@@ -102,7 +102,11 @@ std::unique_ptr<http::Watch> Node::NewWatch(std::vector<store::WatchKey> keys) {
 
 // ---- Lifecycle -------------------------------------------------------------------------
 
-Node::Node(NodeOptions options) : options_(std::move(options)), join_targets_(options_.join) {}
+Node::Node(NodeOptions options)
+    : options_(std::move(options)),
+      tombstone_gc_(options_.tombstone_ttl_ms,
+                    TombstoneGc::GranularityFor(options_.tombstone_ttl_ms)),
+      join_targets_(options_.join) {}
 
 Node::~Node() { Stop(); }
 
@@ -228,6 +232,7 @@ void Node::Loop() {
     ExpireWaits();
     MaybePromoteLearners();
     MaybeTakeSnapshot();
+    MaybeReapTombstones();
   }
   FailEverything(Unavailable("the server is shutting down"));
 }

@@ -30,6 +30,7 @@
 #include "http/backend.h"
 #include "server/peers.h"
 #include "server/sqlite_log_storage.h"
+#include "server/tombstone_gc.h"
 #include "server/transport.h"
 #include "store/store.h"
 #include "store/watch_set.h"
@@ -114,6 +115,7 @@ struct NodeOptions {
   std::uint64_t snapshot_trailing_entries = 4096;
   std::int64_t leader_wait_ms = 7000;  // Consul's rpc_hold_timeout
   std::int64_t commit_wait_ms = 30000; // after that, a write's fate is reported unknown
+  std::int64_t tombstone_ttl_ms = 15 * 60 * 1000;  // Consul's tombstone_ttl (see TombstoneGc)
 };
 
 class Node final : public http::Backend {
@@ -175,6 +177,7 @@ class Node final : public http::Backend {
   void ApplyConfChange(const consensus::Entry& entry);
   void InstallSnapshot(const consensus::Snapshot& snapshot);
   void MaybeTakeSnapshot();
+  void MaybeReapTombstones();
   void SendMessages(std::vector<consensus::Message>& messages);
   void PublishStatus(const consensus::Ready& ready);
   void FailProposalsOnLostLeadership();
@@ -236,6 +239,7 @@ class Node final : public http::Backend {
   std::int64_t next_tick_ms_ = 0;
   consensus::Index leader_term_start_index_ = 0;  // our no-op's index while we lead
   consensus::Index snapshot_index_ = 0;
+  TombstoneGc tombstone_gc_;
   std::uint64_t next_request_id_ = 1;
   std::map<consensus::Index, std::vector<Proposal>> proposals_by_index_;
   std::map<std::uint64_t, Proposal> forwarded_;   // request id -> waiting for the leader

@@ -6,6 +6,7 @@
 #include "base/check.h"
 #include "base/logging.h"
 #include "server/node.h"
+#include "store/command.h"
 
 namespace roster::server {
 namespace {
@@ -221,6 +222,26 @@ void Node::MaybeTakeSnapshot() {
   }
   snapshot_index_ = applied;
   LOG(INFO) << "snapshot at index " << applied << " (" << data.size() << " bytes)";
+}
+
+void Node::MaybeReapTombstones() {
+  if (raw_node_->role() != consensus::Role::kLeader) {
+    tombstone_gc_.Reset();
+    return;
+  }
+  const std::int64_t now = clock_.NowMs();
+  tombstone_gc_.Observe(now, store_.last_applied_index());
+  const consensus::Index up_to = tombstone_gc_.TakeExpired(now);
+  if (up_to == 0) return;
+  // Only this thread writes the store, so reading it here needs no lock.
+  const auto& tombstones = store_.kv().tombstones();
+  const bool any = std::any_of(tombstones.begin(), tombstones.end(),
+                               [up_to](const auto& tombstone) { return tombstone.second <= up_to; });
+  if (!any) return;
+  // Nobody waits on the result: if leadership goes before it commits, the next
+  // leader's records reap these tombstones later.
+  Result<consensus::ProposalId> id = raw_node_->Propose(store::Encode(store::KvReapTombstones{up_to}));
+  if (id.ok()) LOG(DEBUG) << "reaping tombstones up to index " << up_to << " at " << id->index;
 }
 
 // Writes this node proposed as leader may still commit under the next leader, or may

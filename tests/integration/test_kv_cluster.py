@@ -94,5 +94,37 @@ class KvClusterTest(ClusterTestCase):
         return wait_for(index, REPLICATION_TIMEOUT_S, f"{key} to reach {server.name}")
 
 
+class TombstoneReapTest(ClusterTestCase):
+    """A delete leaves a tombstone so its prefix's X-Consul-Index does not go backwards
+    while watchers may be parked on it; the leader reaps it once -tombstone-ttl has passed,
+    and the reap replicates like any write (consul-api.md §2.2)."""
+
+    TTL_S = 2.0
+
+    def test_tombstone_lives_the_ttl_then_is_reaped_on_every_server(self):
+        cluster = self.start_cluster(3, extra_arguments=("-tombstone-ttl", f"{self.TTL_S:g}s"))
+        leader = cluster.wait_for_leader()
+        self.assert_acknowledged(leader.kv_put("gone/a", b"x"))
+        delete_sent_at = time.monotonic()
+        self.assert_acknowledged(leader.kv_delete("gone/a"))
+        deleted = leader.kv_get("gone/", recurse=None)
+        self.assertEqual(deleted.status, 404)
+        self.assert_acknowledged(leader.kv_put("other", b"y"))
+        later_index = leader.kv_get("other").index
+        self.assertGreater(later_index, deleted.index)
+        # The tombstone holds the prefix at the delete's index despite the later write...
+        self.assertEqual(leader.kv_get("gone/", recurse=None).index, deleted.index)
+
+        # ...until it is reaped; then the prefix falls back to the table index, everywhere.
+        def reaped_on(server):
+            return server.kv_get("gone/", recurse=None, stale=None).index >= later_index
+        for server in cluster.servers:
+            wait_for(lambda: reaped_on(server), self.TTL_S * 3 + 5,
+                     f"the tombstone to be reaped on {server.name}")
+        reaped_after_s = time.monotonic() - delete_sent_at
+        report(f"  tombstone reaped {reaped_after_s:.2f} s after the delete (ttl {self.TTL_S} s)")
+        self.assertGreaterEqual(reaped_after_s, self.TTL_S, "reaped before the ttl had passed")
+
+
 if __name__ == "__main__":
     unittest.main()
