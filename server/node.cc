@@ -251,6 +251,12 @@ Result<http::WriteOutcome> Node::Apply(std::string command) {
   // Never propose what cannot apply: a command that fails to decode at apply is a crash.
   Result<store::Command> decoded = store::Decode(command);
   if (!decoded.ok()) return InvalidArgument(decoded.status().message());
+  {
+    // The loop is stuck retrying a batch its disk refused: a new write would only wait
+    // behind it. Say why at once; the writes already in the batch keep waiting.
+    std::lock_guard<std::mutex> lock(status_mutex_);
+    if (!write_blocked_.ok()) return write_blocked_;
+  }
   auto waiter = std::make_shared<Waiter>();
   const std::int64_t now = NowMs();
   Proposal proposal;
@@ -352,7 +358,7 @@ http::Backend::SelfInfo Node::Self() {
   info.server_address = self_address_;
   info.http_address = options_.advertise_http_address;
   info.version = "0.1.0";
-  info.write_blocked_reason = write_blocked_reason_;
+  if (!write_blocked_.ok()) info.write_blocked_reason = write_blocked_.message();
   info.last_applied_index = applied_index_;
   info.commit_index = commit_index_;
   switch (role_) {

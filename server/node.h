@@ -231,7 +231,7 @@ class Node final : public http::Backend {
   consensus::Index conf_index_ = 0;
   std::int64_t last_leader_contact_ms_ = 0;
   bool leader_ready_for_reads_ = false;  // leader that applied its own first entry
-  std::string write_blocked_reason_;
+  Status write_blocked_;  // why the log cannot persist (new writes fail fast), or Ok
   std::string self_address_;
 
   // Loop-only.

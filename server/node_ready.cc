@@ -50,36 +50,35 @@ void Node::SendMessages(std::vector<consensus::Message>& messages) {
 // Returns false only when the node is stopping before it could persist.
 bool Node::PersistReady(consensus::Ready& ready) {
   PersistBatch batch;
-  if (ready.snapshot) {
-    // The file first: raft.db's record of it is the commit point.
-    Status written = storage_->snapshots().Write(ready.snapshot->metadata, ready.snapshot->data);
-    CHECK(written.ok()) << "cannot write a received snapshot: " << written.ToString();
-    batch.snapshot = ready.snapshot->metadata;
-  }
+  if (ready.snapshot) batch.snapshot = ready.snapshot->metadata;
   batch.entries = std::move(ready.entries);
   batch.hard_state = ready.hard_state;
   while (true) {
-    Status status = storage_->Persist(batch);
+    // A received snapshot's file first: raft.db's record of it is the commit point.
+    Status status = ready.snapshot ? storage_->snapshots().Write(ready.snapshot->metadata,
+                                                                 ready.snapshot->data)
+                                   : Status::Ok();
+    if (status.ok()) status = storage_->Persist(batch);
     if (status.ok()) break;
     // Disk full or an I/O error: acknowledge nothing, say why, and try again; once space
     // returns the same batch goes through and the node carries on.
     {
       std::lock_guard<std::mutex> lock(status_mutex_);
-      if (write_blocked_reason_.empty()) {
+      if (write_blocked_.ok()) {
         LOG(ERROR) << "cannot persist the Raft log, not acknowledging writes until it "
                       "works again: "
                    << status.ToString();
       }
-      write_blocked_reason_ = "cannot persist the Raft log: " + status.ToString();
+      write_blocked_ = Status(status.code(), "cannot persist the Raft log: " + status.message());
     }
     std::unique_lock<std::mutex> lock(inbox_mutex_);
     inbox_cv_.wait_for(lock, std::chrono::milliseconds(kPersistRetryMs), [this] { return stopping_; });
     if (stopping_) return false;
   }
   std::lock_guard<std::mutex> lock(status_mutex_);
-  if (!write_blocked_reason_.empty()) {
+  if (!write_blocked_.ok()) {
     LOG(INFO) << "the Raft log persists again; accepting writes";
-    write_blocked_reason_.clear();
+    write_blocked_ = Status::Ok();
   }
   return true;
 }

@@ -364,7 +364,9 @@ def is_acknowledged(response):
 class Cluster:
     """`size` servers that join each other (or one `roster dev`), in one temp dir."""
 
-    def __init__(self, size=3, dev=False, extra_arguments=()):
+    def __init__(self, size=3, dev=False, extra_arguments=(), data_root=None):
+        """`data_root`: where the servers' data dirs go (default: the cluster's temp dir,
+        which also holds the logs)."""
         assert not (dev and size != 1), "roster dev is one server"
         binary = roster_binary()  # before making anything to clean up
         self.base_dir = tempfile.mkdtemp(prefix="roster-integration-")
@@ -374,7 +376,7 @@ class Cluster:
         self.servers = []
         for number in range(size):
             name = "dev" if dev else f"s{number + 1}"
-            data_dir = os.path.join(self.base_dir, name)
+            data_dir = os.path.join(data_root or self.base_dir, name)
             common = ["-data-dir", data_dir, "-http-port", str(http_ports[number]),
                       "-server-port", str(server_ports[number])] + list(extra_arguments)
             if dev:
@@ -591,9 +593,9 @@ class ClusterTestCase(unittest.TestCase):
         """Starts `size` servers and waits until they agree on a leader."""
         return self._start(Cluster(size, extra_arguments=extra_arguments))
 
-    def start_dev_server(self):
+    def start_dev_server(self, data_root=None):
         """Starts `roster dev` and waits until it leads itself; returns its Server."""
-        return self._start(Cluster(1, dev=True)).servers[0]
+        return self._start(Cluster(1, dev=True, data_root=data_root)).servers[0]
 
     def _start(self, cluster):
         self._clusters.append(cluster)
