@@ -1,6 +1,8 @@
 #include "base/logging.h"
 
 #include <atomic>
+#include <chrono>
+#include <ctime>
 #include <cstdio>
 #include <cstring>
 #include <mutex>
@@ -45,8 +47,18 @@ LogLine::~LogLine() {
     g_sink(level_, text);
     return;
   }
+  // UTC wall-clock time with milliseconds, so lines from several servers interleave.
+  const auto now = std::chrono::system_clock::now();
+  const std::time_t seconds = std::chrono::system_clock::to_time_t(now);
+  const auto millis =
+      std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
+  std::tm utc{};
+  gmtime_r(&seconds, &utc);
+  char stamp[32];
+  const std::size_t length = std::strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &utc);
+  std::snprintf(stamp + length, sizeof(stamp) - length, ".%03dZ", static_cast<int>(millis));
   std::lock_guard<std::mutex> lock(g_stderr_mutex);
-  std::fprintf(stderr, "%s\n", text.c_str());
+  std::fprintf(stderr, "%s %s\n", stamp, text.c_str());
 }
 
 }  // namespace internal

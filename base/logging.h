@@ -1,5 +1,7 @@
 // Logging: leveled lines to stderr (or a sink a test installs).
-//
+//   2026-11-21T10:36:32.123Z I transport.cc:443] peer transport listening on ...
+// stderr lines start with the UTC time; a sink gets the line without it (the simulator
+// has its own clock).
 //   LOG(INFO) << "elected leader at term " << term;
 // The level threshold and the sink are process-wide settings made once at start-up
 // (SetLogLevel/SetLogSink); writing a line is thread-safe.

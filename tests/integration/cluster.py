@@ -23,6 +23,7 @@ import dataclasses
 import http.client
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -176,16 +177,20 @@ def _die_with_parent():
 
 
 def _timestamp():
+    """Now, in the servers' own format: UTC with milliseconds."""
     now = time.time()
-    return time.strftime("%H:%M:%S", time.localtime(now)) + f".{int(now * 1000) % 1000:03d}"
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now)) + f".{int(now * 1000) % 1000:03d}Z"
+
+
+_STAMPED = re.compile(rb"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d")
 
 
 def _copy_with_timestamps(pipe, log_path):
-    """Copies a server's output into its log, each line stamped with when it arrived (the
-    server's own lines carry no time), until the server exits."""
+    """Copies a server's output into its log until the server exits, stamping the lines
+    that carry no time of their own (its start-up banner) with when they arrived."""
     with pipe, open(log_path, "ab") as log:
         for line in pipe:
-            log.write(_timestamp().encode() + b" " + line)
+            log.write(line if _STAMPED.match(line) else _timestamp().encode() + b" " + line)
             log.flush()
 
 
