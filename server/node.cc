@@ -127,6 +127,7 @@ void Node::Stop() {
   }
   inbox_cv_.notify_all();
   if (loop_thread_.joinable()) loop_thread_.join();
+  if (snapshot_thread_.joinable()) snapshot_thread_.join();
   if (transport_) transport_->Stop();
 }
 

@@ -29,6 +29,7 @@
 #include "consensus/raw_node.h"
 #include "http/backend.h"
 #include "server/peers.h"
+#include "server/snapshot_file.h"
 #include "server/sqlite_log_storage.h"
 #include "server/tombstone_gc.h"
 #include "server/transport.h"
@@ -91,9 +92,16 @@ struct ConfChangeWork {
   std::shared_ptr<Waiter> waiter;
 };
 struct StopWork {};
+// The snapshot thread finished writing (and verifying) a snapshot file.
+struct SnapshotWrittenWork {
+  consensus::SnapshotMetadata metadata;
+  Result<std::unique_ptr<SnapshotFile>> file;
+  std::int64_t encode_ms = 0;
+  std::int64_t write_ms = 0;
+};
 
 struct Work {
-  std::variant<FrameWork, Proposal, ReadWork, ConfChangeWork, StopWork> item;
+  std::variant<FrameWork, Proposal, ReadWork, ConfChangeWork, StopWork, SnapshotWrittenWork> item;
 };
 
 
@@ -177,6 +185,7 @@ class Node final : public http::Backend {
   void ApplyConfChange(const consensus::Entry& entry);
   void InstallSnapshot(const consensus::Snapshot& snapshot);
   void MaybeTakeSnapshot();
+  void FinishSnapshot(internal::SnapshotWrittenWork& written);
   void MaybeReapTombstones();
   void SendMessages(std::vector<consensus::Message>& messages);
   void PublishStatus(const consensus::Ready& ready);
@@ -239,6 +248,7 @@ class Node final : public http::Backend {
   std::int64_t next_tick_ms_ = 0;
   consensus::Index leader_term_start_index_ = 0;  // our no-op's index while we lead
   consensus::Index snapshot_index_ = 0;
+  bool snapshot_in_progress_ = false;  // the snapshot thread is writing one
   TombstoneGc tombstone_gc_;
   std::uint64_t next_request_id_ = 1;
   std::map<consensus::Index, std::vector<Proposal>> proposals_by_index_;
@@ -253,6 +263,10 @@ class Node final : public http::Backend {
   std::vector<consensus::NodeId> removed_peers_;  // removed from the cluster, to drop
   std::int64_t next_discovery_ms_ = 0;
   std::thread loop_thread_;
+  // Writes and fsyncs the snapshot file the loop encoded, so the loop keeps replicating
+  // meanwhile; at most one at a time. Touches only that file (SnapshotStore's writers
+  // and loads are independent per snapshot id) and the inbox.
+  std::thread snapshot_thread_;
 };
 
 }  // namespace roster::server

@@ -31,6 +31,8 @@ void Node::HandleWork(Work& work) {
           StartReadIndex(std::move(item.waiter));
         } else if constexpr (std::is_same_v<T, internal::ConfChangeWork>) {
           ProposeConfChange(item.change, std::move(item.waiter));
+        } else if constexpr (std::is_same_v<T, internal::SnapshotWrittenWork>) {
+          FinishSnapshot(item);
         }
       },
       work.item);

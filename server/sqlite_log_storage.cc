@@ -393,7 +393,8 @@ Status SqliteLogStorage::Persist(const PersistBatch& batch) {
 }
 
 Status SqliteLogStorage::CreateSnapshot(Index index, const ConfState& conf_state,
-                                        std::uint64_t entries_to_keep) {
+                                        std::uint64_t entries_to_keep,
+                                        std::unique_ptr<SnapshotFile> verified) {
   RETURN_IF_ERROR(sync_failure_);
   if (index <= state_.snapshot.index) return Status::Ok();
   CHECK_LE(index, LastIndex()) << "snapshot beyond the log";
@@ -402,8 +403,14 @@ Status SqliteLogStorage::CreateSnapshot(Index index, const ConfState& conf_state
   if (!term.ok()) return term.status();
   DurableState next = state_;
   next.snapshot = SnapshotMetadata{.index = index, .term = *term, .conf_state = conf_state};
-  Result<std::unique_ptr<SnapshotFile>> file = LoadSnapshotToRecord(next.snapshot);
+  Result<std::unique_ptr<SnapshotFile>> file =
+      verified ? Result<std::unique_ptr<SnapshotFile>>(std::move(verified))
+               : LoadSnapshotToRecord(next.snapshot);
   if (!file.ok()) return file.status();
+  if ((*file)->metadata() != next.snapshot) {
+    return InvalidArgument("snapshot " + SnapshotName(next.snapshot) +
+                           ": the file holds different metadata");
+  }
   const Index compact_to = index > entries_to_keep ? index - entries_to_keep : 0;
   const bool compact = compact_to > state_.compact_index;
   if (compact) {

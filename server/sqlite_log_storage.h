@@ -97,9 +97,12 @@ class SqliteLogStorage final : public consensus::LogStorage {
   // (FirstIndex()-1 <= index <= LastIndex()) with membership `conf_state`, then drops
   // the entries up to index - entries_to_keep. REQUIRES: the snapshot's file, with
   // metadata {index, TermAt(index), conf_state}, was committed to snapshots() first.
-  // Ignored if not newer than the current snapshot.
+  // Ignored if not newer than the current snapshot. `verified`, when given, is that
+  // file already opened and verified (by the thread that wrote it), so it is not read
+  // again here.
   Status CreateSnapshot(consensus::Index index, const consensus::ConfState& conf_state,
-                        std::uint64_t entries_to_keep);
+                        std::uint64_t entries_to_keep,
+                        std::unique_ptr<SnapshotFile> verified = nullptr);
 
   // Drops every entry up to and including `index` (at most the snapshot index).
   Status Compact(consensus::Index index);

@@ -210,6 +210,29 @@ TEST_CASE("CreateSnapshot needs its file first and ignores an older snapshot") {
   CHECK(storage->GetSnapshotMetadata().index == 4);
 }
 
+TEST_CASE("CreateSnapshot takes a file another thread already verified, if it matches") {
+  TempDir dir;
+  auto storage = StorageWithTerms(dir, {1, 1, 2, 2});
+  const SnapshotMetadata at3{.index = 3, .term = 2, .conf_state = kThreeVoters};
+  const SnapshotMetadata at4{.index = 4, .term = 2, .conf_state = kThreeVoters};
+  REQUIRE(storage->snapshots().Write(at3, "at 3").ok());
+  REQUIRE(storage->snapshots().Write(at4, "at 4").ok());
+  const Observed before = Observe(*storage);
+  // The file for index 3 offered as the one for index 4: refused, nothing changes.
+  Result<std::unique_ptr<SnapshotFile>> file3 = storage->snapshots().Load({3, 2});
+  REQUIRE(file3.ok());
+  CHECK(storage->CreateSnapshot(4, kThreeVoters, 0, std::move(*file3)).code() ==
+        StatusCode::kInvalidArgument);
+  CHECK(Observe(*storage) == before);
+
+  Result<std::unique_ptr<SnapshotFile>> file4 = storage->snapshots().Load({4, 2});
+  REQUIRE(file4.ok());
+  REQUIRE(storage->CreateSnapshot(4, kThreeVoters, 0, std::move(*file4)).ok());
+  CHECK(storage->GetSnapshotMetadata() == at4);
+  REQUIRE(storage->snapshot_file() != nullptr);
+  CHECK(*storage->snapshot_file()->ReadAll() == "at 4");
+}
+
 TEST_CASE("Persist installs a received snapshot: the log is replaced, chunks come from its file") {
   TempDir dir;
   const SnapshotMetadata metadata{
