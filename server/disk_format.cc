@@ -1,40 +1,10 @@
 #include "server/disk_format.h"
 
 #include <algorithm>
-#include <array>
 #include <vector>
 
 namespace roster::server {
 namespace {
-
-constexpr std::uint32_t kCrc32cPolynomial = 0x82F63B78u;
-
-// Slice-by-8 tables: table[0] is the classic byte-at-a-time table; table[k][b] is the
-// CRC of byte b followed by k zero bytes, so eight bytes fold in with eight lookups.
-using Crc32cTables = std::array<std::array<std::uint32_t, 256>, 8>;
-
-constexpr Crc32cTables MakeCrc32cTables() {
-  Crc32cTables tables{};
-  for (std::uint32_t byte = 0; byte < 256; ++byte) {
-    std::uint32_t crc = byte;
-    for (int bit = 0; bit < 8; ++bit) crc = (crc >> 1) ^ ((crc & 1u) ? kCrc32cPolynomial : 0u);
-    tables[0][byte] = crc;
-  }
-  for (std::size_t k = 1; k < 8; ++k) {
-    for (std::size_t byte = 0; byte < 256; ++byte) {
-      const std::uint32_t previous = tables[k - 1][byte];
-      tables[k][byte] = (previous >> 8) ^ tables[0][previous & 0xffu];
-    }
-  }
-  return tables;
-}
-
-constexpr Crc32cTables kCrc32cTables = MakeCrc32cTables();
-
-std::uint32_t Load32(const unsigned char* p) {
-  return static_cast<std::uint32_t>(p[0]) | static_cast<std::uint32_t>(p[1]) << 8 |
-         static_cast<std::uint32_t>(p[2]) << 16 | static_cast<std::uint32_t>(p[3]) << 24;
-}
 
 Status CheckIds(const std::vector<consensus::NodeId>& ids, std::string_view what) {
   for (std::size_t i = 0; i < ids.size(); ++i) {
@@ -60,23 +30,6 @@ Status GetIds(std::string_view* in, std::vector<consensus::NodeId>* ids) {
 
 }  // namespace
 
-std::uint32_t Crc32cExtend(std::uint32_t crc, std::string_view bytes) {
-  const auto& t = kCrc32cTables;
-  const auto* p = reinterpret_cast<const unsigned char*>(bytes.data());
-  std::size_t n = bytes.size();
-  crc = ~crc;
-  while (n >= 8) {
-    const std::uint32_t low = crc ^ Load32(p);
-    const std::uint32_t high = Load32(p + 4);
-    crc = t[7][low & 0xffu] ^ t[6][(low >> 8) & 0xffu] ^ t[5][(low >> 16) & 0xffu] ^
-          t[4][low >> 24] ^ t[3][high & 0xffu] ^ t[2][(high >> 8) & 0xffu] ^
-          t[1][(high >> 16) & 0xffu] ^ t[0][high >> 24];
-    p += 8;
-    n -= 8;
-  }
-  for (; n > 0; --n, ++p) crc = (crc >> 8) ^ t[0][(crc ^ *p) & 0xffu];
-  return ~crc;
-}
 
 void PutFixed32(std::string* out, std::uint32_t value) {
   for (int i = 0; i < 4; ++i) out->push_back(static_cast<char>((value >> (8 * i)) & 0xffu));
@@ -87,7 +40,9 @@ void PutFixed64(std::string* out, std::uint64_t value) {
 }
 
 std::uint32_t DecodeFixed32(const char* bytes) {
-  return Load32(reinterpret_cast<const unsigned char*>(bytes));
+  const auto* p = reinterpret_cast<const unsigned char*>(bytes);
+  return static_cast<std::uint32_t>(p[0]) | static_cast<std::uint32_t>(p[1]) << 8 |
+         static_cast<std::uint32_t>(p[2]) << 16 | static_cast<std::uint32_t>(p[3]) << 24;
 }
 
 std::uint64_t DecodeFixed64(const char* bytes) {

@@ -9,16 +9,13 @@
 #include <string>
 #include <string_view>
 
+#include "base/crc32c.h"
 #include "base/status.h"
 #include "consensus/types.h"
 
 namespace roster::server {
 
-// CRC-32C (Castagnoli; reflected polynomial 0x82F63B78), the checksum of iSCSI, ext4
-// and LevelDB. Crc32cExtend continues a running checksum:
-//   Crc32cExtend(Crc32c(a), b) == Crc32c(a + b).
-std::uint32_t Crc32cExtend(std::uint32_t crc, std::string_view bytes);
-inline std::uint32_t Crc32c(std::string_view bytes) { return Crc32cExtend(0, bytes); }
+// CRC-32C is base/crc32c.h's (roster::Crc32c, roster::Crc32cExtend).
 
 void PutFixed32(std::string* out, std::uint32_t value);
 void PutFixed64(std::string* out, std::uint64_t value);
