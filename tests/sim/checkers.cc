@@ -5,7 +5,8 @@
 #include <sstream>
 
 #include "base/check.h"
-#include "tests/sim/register_machine.h"
+#include "store/command.h"
+#include "tests/sim/store_machine.h"
 
 namespace roster::sim {
 namespace {
@@ -72,9 +73,8 @@ std::string DescribeEntry(const Entry& entry) {
     out << " conf-change";
   } else if (entry.data.empty()) {
     out << " no-op";
-  } else if (std::optional<Command> command = DecodeCommand(entry.data)) {
-    out << (command->kind == CommandKind::kCas ? " cas" : " write") << " op=" << command->op_id
-        << " " << command->key << "=" << command->value;
+  } else if (Result<store::Command> command = store::Decode(entry.data); command.ok()) {
+    out << ' ' << DescribeCommand(*command);
   } else {
     out << " <" << entry.data.size() << " undecodable bytes>";
   }

@@ -62,6 +62,10 @@ class SafetyChecker {
   bool IsApplied(consensus::Index index) const {
     return index >= 1 && index <= applied_.size() && applied_[index - 1].known;
   }
+  // The entry some node applied at `index`, or null if none has.
+  const consensus::Entry* AppliedAt(consensus::Index index) const {
+    return IsApplied(index) ? &applied_[index - 1].entry : nullptr;
+  }
   consensus::Index max_applied() const { return applied_.size(); }
   // Terms in which some node became leader.
   std::size_t elections() const { return leaders_.size(); }

@@ -62,7 +62,7 @@ void Cluster::OnSoftState(SimNode& node, const consensus::SoftState& state) {
 void Cluster::OnApplied(SimNode& node, const consensus::Entry& entry, const ApplyOutcome& outcome) {
   trace_->RecordApply(now_ms_, node.id(), entry, outcome.op_id);
   const bool first = !checker_.IsApplied(entry.index);
-  const RegisterMachine& machine = node.machine();
+  const StoreMachine& machine = node.machine();
   std::string problem = checker_.OnApplied(node.id(), node.raw().term(), entry, machine.digest(),
                                            machine.StateHash(), outcome.op_id);
   if (!problem.empty()) {
@@ -84,7 +84,7 @@ void Cluster::OnSnapshotInstalled(SimNode& node, const consensus::SnapshotMetada
   trace_->Record(now_ms_, TraceKind::kSnapshot, node.id(),
                  "installed snapshot " + std::to_string(metadata.index) + "@" +
                      std::to_string(metadata.term) + " from the leader");
-  const RegisterMachine& machine = node.machine();
+  const StoreMachine& machine = node.machine();
   std::string problem =
       checker_.OnSnapshotInstalled(node.id(), metadata, machine.digest(), machine.StateHash());
   if (!problem.empty()) Fail(problem);

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstddef>
 #include <limits>
+#include <map>
 #include <sstream>
 #include <string_view>
 #include <tuple>
@@ -13,50 +14,92 @@ namespace roster::sim {
 namespace {
 
 constexpr std::uint64_t kInfiniteTime = std::numeric_limits<std::uint64_t>::max();
-constexpr int kIllegalState = -1;
-constexpr int kAbsentValueId = 0;  // Interned id of "", the initial value of every key.
+constexpr int kAbsent = 0;  // Interned id of "no value": the key does not exist.
 constexpr std::size_t kMaxListedOps = 30;
 constexpr std::size_t kInitialCacheSlots = 64;
 
 enum class SearchOutcome { kLinearizable, kNotLinearizable, kTimedOut };
 
-// An operation on a single key with its values interned to small integers, so the
-// model state is an int and steps compare ints instead of strings.
+// One key's state in the model. Values (with their flags) are interned to small ints,
+// so steps compare ints instead of strings.
+struct KvState {
+  int value = kAbsent;
+  // The log index of the last change to the key: its ModifyIndex while present, the
+  // index of the delete that removed it once absent, 0 if it was never written.
+  std::uint64_t index = 0;
+  std::uint64_t create_index = 0;  // 0 while absent
+
+  bool operator==(const KvState&) const = default;
+};
+
+// An operation on a single key, interned. A read's output is a state (its index being
+// the ModifyIndex it saw, or 0 when it saw the key absent).
 struct KeyOp {
   std::size_t history_index = 0;
   OpKind kind = OpKind::kRead;
-  int value = kAbsentValueId;
-  int expected = kAbsentValueId;
-  int output = kAbsentValueId;
+  int value = kAbsent;
+  std::uint64_t cas_index = 0;
+  std::uint64_t index = 0;
+  KvState output;
   bool completed = false;
   bool ok = false;
   std::uint64_t invoke_time = 0;
   std::uint64_t return_time = kInfiniteTime;
 };
 
-// The register model: the state after applying `op` to `state`, or kIllegalState if
-// the recorded outcome of `op` is impossible in `state`. Incomplete reads never get here.
-int Step(const KeyOp& op, int state) {
+bool ReadMatches(const KvState& output, const KvState& state) {
+  if (state.value == kAbsent) return output.value == kAbsent;
+  return output == state;
+}
+
+KvState Written(const KeyOp& op, const KvState& state) {
+  if (state.value == op.value) return state;  // Consul: an identical write changes nothing
+  const std::uint64_t created = state.value == kAbsent ? op.index : state.create_index;
+  return {op.value, op.index, created};
+}
+
+// Whether a CAS or delete-CAS condition holds in `state`.
+bool CasMatches(const KeyOp& op, const KvState& state) {
+  if (state.value == kAbsent) return op.kind == OpKind::kDeleteCas || op.cas_index == 0;
+  return op.cas_index != 0 && op.cas_index == state.index;
+}
+
+// The KV model: sets *next to the state after applying `op` to `state` and returns
+// true, or returns false if the recorded outcome of `op` is impossible in `state`.
+// Incomplete reads never get here.
+bool Step(const KeyOp& op, const KvState& state, KvState* next) {
+  *next = state;
+  if (op.kind == OpKind::kRead) return ReadMatches(op.output, state);
+  if (op.index <= state.index) return false;  // writes take effect in log order
+  // A conditional write that completed with a failure changes nothing; an incomplete one
+  // is only worth linearising as a success (a failure is the same as skipping it).
+  const bool conditional = op.kind == OpKind::kCas || op.kind == OpKind::kDeleteCas;
+  if (conditional && op.completed && !op.ok) return !CasMatches(op, state);
+  if (conditional && !CasMatches(op, state)) return false;
   switch (op.kind) {
-    case OpKind::kRead:
-      return state == op.output ? state : kIllegalState;
-    case OpKind::kWrite:
-      return op.value;
+    case OpKind::kSet:
     case OpKind::kCas:
-      // An incomplete CAS that failed is a no-op, the same as skipping it; so it is only
-      // worth linearising as a swap.
-      if (!op.completed || op.ok) return state == op.expected ? op.value : kIllegalState;
-      return state != op.expected ? state : kIllegalState;
+      *next = Written(op, state);
+      break;
+    case OpKind::kDelete:
+    case OpKind::kDeleteCas:
+      if (state.value != kAbsent) *next = {kAbsent, op.index, 0};
+      break;
+    case OpKind::kRead:
+      break;
   }
-  return kIllegalState;
+  // Linearising an incomplete op that changes nothing is the same as skipping it.
+  return op.completed || !(*next == state);
 }
 
 // Whether `op` leaves the state unchanged whenever it is legal (completed reads and
-// failed CASes). Linearising a legal pure op as soon as its call is reached loses no
-// linearization: moving it earlier changes no state, and every op that had to precede it
-// has already been linearised. So the search never needs to try an alternative to it.
+// failed conditional writes). Linearising a legal pure op as soon as its call is reached
+// loses no linearization: moving it earlier changes no state, and every op that had to
+// precede it has already been linearised. So the search never needs to try an
+// alternative to it.
 bool IsPure(const KeyOp& op) {
-  return op.kind == OpKind::kRead || (op.kind == OpKind::kCas && op.completed && !op.ok);
+  const bool conditional = op.kind == OpKind::kCas || op.kind == OpKind::kDeleteCas;
+  return op.kind == OpKind::kRead || (conditional && op.completed && !op.ok);
 }
 
 std::uint64_t Mix64(std::uint64_t x) {  // SplitMix64 finaliser.
@@ -66,6 +109,11 @@ std::uint64_t Mix64(std::uint64_t x) {  // SplitMix64 finaliser.
   return x ^ (x >> 31);
 }
 
+std::uint64_t HashState(const KvState& state) {
+  return Mix64(static_cast<std::uint64_t>(state.value) ^
+               Mix64(state.index ^ Mix64(state.create_index)));
+}
+
 // Set of visited (linearised-ops bitset, state) pairs: open addressing with linear
 // probing over a flat arena, so inserting costs no per-entry allocation.
 class StateCache {
@@ -73,7 +121,7 @@ class StateCache {
   explicit StateCache(std::size_t words) : words_(words), slots_(kInitialCacheSlots, 0) {}
 
   // Adds (bits, state) and returns true, or returns false if it was already present.
-  bool Insert(const std::vector<std::uint64_t>& bits, int state, std::uint64_t hash) {
+  bool Insert(const std::vector<std::uint64_t>& bits, const KvState& state, std::uint64_t hash) {
     if ((hashes_.size() + 1) * 2 > slots_.size()) Grow();
     std::size_t mask = slots_.size() - 1;
     std::size_t slot = hash & mask;
@@ -88,9 +136,9 @@ class StateCache {
   }
 
  private:
-  bool Matches(std::size_t entry, const std::vector<std::uint64_t>& bits, int state,
+  bool Matches(std::size_t entry, const std::vector<std::uint64_t>& bits, const KvState& state,
                std::uint64_t hash) const {
-    if (hashes_[entry] != hash || states_[entry] != state) return false;
+    if (hashes_[entry] != hash || !(states_[entry] == state)) return false;
     return std::equal(bits.begin(), bits.end(), bits_.begin() + entry * words_);
   }
 
@@ -108,7 +156,7 @@ class StateCache {
   std::size_t words_;
   std::vector<std::size_t> slots_;  // 0 = empty, else entry index + 1.
   std::vector<std::uint64_t> hashes_;
-  std::vector<int> states_;
+  std::vector<KvState> states_;
   std::vector<std::uint64_t> bits_;  // words_ words per entry.
 };
 
@@ -151,7 +199,7 @@ class Searcher {
   };
   struct Frame {
     int node;
-    int state;  // State before the call at `node` was linearised.
+    KvState state;  // State before the call at `node` was linearised.
     bool forced;  // The op was pure, so it was the only choice worth trying here.
   };
   struct Event {
@@ -196,7 +244,8 @@ class Searcher {
   int Restart() {
     for (int n = nodes_[0].next; n >= 0 && nodes_[n].is_call; n = nodes_[n].next) {
       const KeyOp& op = ops_[nodes_[n].op];
-      if (!IsPure(op) || Step(op, state_) == kIllegalState) continue;
+      KvState next;
+      if (!IsPure(op) || !Step(op, state_, &next)) continue;
       return Linearize(n, /*forced=*/true) ? kHead : Backtrack();
     }
     return nodes_[0].next;
@@ -211,10 +260,10 @@ class Searcher {
   // configuration. Returns whether it did.
   bool Linearize(int node, bool forced) {
     int op = nodes_[node].op;
-    int next_state = Step(ops_[op], state_);
-    if (next_state == kIllegalState) return false;
+    KvState next_state;
+    if (!Step(ops_[op], state_, &next_state)) return false;
     Toggle(op);
-    if (!cache_.Insert(bits_, next_state, hash_ ^ Mix64(static_cast<std::uint64_t>(next_state)))) {
+    if (!cache_.Insert(bits_, next_state, hash_ ^ HashState(next_state))) {
       Toggle(op);
       return false;
     }
@@ -275,7 +324,7 @@ class Searcher {
   std::uint64_t hash_ = 0;                // XOR of op_hashes_ of linearised ops.
   StateCache cache_;
   std::vector<Frame> stack_;
-  int state_ = kAbsentValueId;
+  KvState state_;
   std::size_t pending_returns_ = 0;  // Returns still in the list.
 };
 
@@ -283,23 +332,28 @@ SearchOutcome Search(const std::vector<KeyOp>& ops, std::uint64_t max_steps) {
   return Searcher(ops).Run(max_steps);
 }
 
-// Interns every value of one key's operations; "" is kAbsentValueId.
+// Interns the (value, flags) pairs of one key's operations; kAbsent is none of them.
 class ValueIds {
  public:
-  ValueIds() { ids_.emplace("", kAbsentValueId); }
-  int Of(std::string_view value) { return ids_.emplace(value, ids_.size()).first->second; }
+  int Of(std::string_view value, std::uint64_t flags) {
+    return ids_.emplace(std::make_pair(value, flags), ids_.size() + 1).first->second;
+  }
 
  private:
-  std::unordered_map<std::string_view, int> ids_;
+  std::map<std::pair<std::string_view, std::uint64_t>, int> ids_;
 };
 
 KeyOp ToKeyOp(const Operation& op, std::size_t index, ValueIds& ids) {
   KeyOp k;
   k.history_index = index;
   k.kind = op.kind;
-  k.value = ids.Of(op.value);
-  k.expected = ids.Of(op.expected);
-  k.output = ids.Of(op.output);
+  if (op.kind == OpKind::kSet || op.kind == OpKind::kCas) k.value = ids.Of(op.value, op.flags);
+  k.cas_index = op.cas_index;
+  k.index = op.index;
+  if (op.kind == OpKind::kRead && op.output.found) {
+    k.output = {ids.Of(op.output.value, op.output.flags), op.output.modify_index,
+                op.output.create_index};
+  }
   k.completed = op.completed;
   k.ok = op.ok;
   k.invoke_time = op.invoke_time;
@@ -373,15 +427,30 @@ std::uint64_t FindFailingCut(const std::vector<KeyOp>& ops, std::uint64_t max_st
 
 std::string Quote(const std::string& s) { return "\"" + s + "\""; }
 
+std::string DescribeRead(const ReadResult& read) {
+  if (!read.found) return "absent";
+  return Quote(read.value) + (read.flags != 0 ? " flags=" + std::to_string(read.flags) : "") +
+         " modify=" + std::to_string(read.modify_index) +
+         " create=" + std::to_string(read.create_index);
+}
+
 std::string DescribeEffect(const Operation& op) {
+  const std::string at = " at " + std::to_string(op.index);
+  const std::string condition = " if-modify=" + std::to_string(op.cas_index);
+  const std::string outcome = op.completed ? (op.ok ? ": ok" : ": failed") : "";
+  const std::string value =
+      Quote(op.value) + (op.flags != 0 ? " flags=" + std::to_string(op.flags) : "");
   switch (op.kind) {
     case OpKind::kRead:
-      return "read " + Quote(op.key) + (op.completed ? " -> " + Quote(op.output) : "");
-    case OpKind::kWrite:
-      return "write " + Quote(op.key) + " = " + Quote(op.value);
+      return "read " + Quote(op.key) + (op.completed ? " -> " + DescribeRead(op.output) : "");
+    case OpKind::kSet:
+      return "set " + Quote(op.key) + " = " + value + at;
     case OpKind::kCas:
-      return "cas " + Quote(op.key) + " " + Quote(op.expected) + "->" + Quote(op.value) +
-             (op.completed ? (op.ok ? ": ok" : ": failed") : "");
+      return "cas " + Quote(op.key) + condition + " = " + value + at + outcome;
+    case OpKind::kDelete:
+      return "delete " + Quote(op.key) + at;
+    case OpKind::kDeleteCas:
+      return "delete-cas " + Quote(op.key) + condition + at + outcome;
   }
   return "?";
 }
@@ -423,14 +492,29 @@ std::string ExplainFailure(const std::vector<Operation>& history, std::string_vi
   return out.str();
 }
 
+CheckResult Malformed(const std::vector<Operation>& history, std::size_t i, std::string why) {
+  return {false, history[i].key,
+          "malformed history: operation #" + std::to_string(i) + " " + why + ": " +
+              DescribeOperation(history[i]) + "\n",
+          false};
+}
+
+// Recording bugs, and two completed writes at one log index (one entry holds one command).
 CheckResult CheckMalformed(const std::vector<Operation>& history) {
+  std::map<std::uint64_t, std::size_t> completed_at;  // log index -> history index
   for (std::size_t i = 0; i < history.size(); ++i) {
     const Operation& op = history[i];
     if (op.completed && op.return_time < op.invoke_time) {
-      return {false, op.key,
-              "malformed history: operation #" + std::to_string(i) +
-                  " returned before it was invoked: " + DescribeOperation(op) + "\n",
-              false};
+      return Malformed(history, i, "returned before it was invoked");
+    }
+    if (op.kind == OpKind::kRead) continue;
+    if (op.index == 0) return Malformed(history, i, "is a write with no log index");
+    if (!op.completed) continue;
+    auto [it, inserted] = completed_at.emplace(op.index, i);
+    if (!inserted) {
+      return Malformed(history, i,
+                       "completed at the same log index as #" + std::to_string(it->second) + " " +
+                           DescribeOperation(history[it->second]));
     }
   }
   return {};

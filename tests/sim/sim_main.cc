@@ -23,8 +23,9 @@ constexpr char kUsage[] =
     R"(usage: roster-sim [--seed S] [--seeds N] [--nodes 3|5|7] [--faults none|net|crash|all]
                   [--ticks T] [--verbose] [--trace-tail N] [--keep-going] [--help]
 
-Runs a simulated Roster Raft cluster (real RawNodes over a simulated network, disk and
-clocks) with clients, injected faults and safety/liveness/linearizability checkers.
+Runs a simulated Roster Raft cluster (real RawNodes applying to the real store, over a
+simulated network, disk and clocks) with KV clients, injected faults and
+safety/liveness/linearizability checkers.
 
   --seed S        first seed (default 1); a seed replays its run to the byte
   --seeds N       run seeds S..S+N-1 (default 1)

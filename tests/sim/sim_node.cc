@@ -67,7 +67,7 @@ Status SimNode::Start(std::uint64_t random_seed) {
   if (snapshot.IsEmpty()) {
     machine_.emplace(disk_.live()->GetInitialState().conf_state);
   } else {
-    Result<RegisterMachine> restored = RegisterMachine::Restore(snapshot);
+    Result<StoreMachine> restored = StoreMachine::Restore(snapshot);
     if (!restored.ok()) return restored.status();
     machine_.emplace(std::move(restored).value());
   }
@@ -200,7 +200,7 @@ bool SimNode::InstallSnapshot(const consensus::Snapshot& snapshot, NodeEnvironme
                                std::to_string(machine_->applied()));
     return false;
   }
-  Result<RegisterMachine> restored = RegisterMachine::Restore(snapshot);
+  Result<StoreMachine> restored = StoreMachine::Restore(snapshot);
   if (!restored.ok()) {
     env.OnViolation(*this, "installing the snapshot at " + std::to_string(snapshot.metadata.index) +
                                ": " + restored.status().ToString());

@@ -1,7 +1,8 @@
 // SimNode: one simulated server: a real consensus::RawNode, its SimDisk, the
-// RegisterMachine it applies to, and its clock. HandleReady follows the durability
-// contract of consensus/raw_node.h step by step, and can crash the node between any
-// two steps (the armed CrashPoint), losing whatever was not synced.
+// StoreMachine it applies to (the real store::Store plus the membership), and its
+// clock. HandleReady follows the durability contract of consensus/raw_node.h step by
+// step, and can crash the node between any two steps (the armed CrashPoint), losing
+// whatever was not synced.
 //
 // A crash throws away the RawNode, the machine and the unsynced writes; Start()
 // rebuilds them from the durable disk: live storage from the durable copy, the
@@ -18,7 +19,7 @@
 #include "base/random.h"
 #include "consensus/raw_node.h"
 #include "tests/sim/disk.h"
-#include "tests/sim/register_machine.h"
+#include "tests/sim/store_machine.h"
 
 namespace roster::sim {
 
@@ -62,7 +63,7 @@ class NodeEnvironment {
                          const ApplyOutcome& outcome) = 0;
   virtual void OnSnapshotInstalled(SimNode& node, const consensus::SnapshotMetadata& metadata) = 0;
   virtual void OnSnapshotTaken(SimNode& node, consensus::Index index) = 0;
-  // A ReadIndex request's read point has been reached: serve it from node.machine().
+  // A ReadIndex request's read point has been reached: serve it from node.machine().store().
   virtual void OnReadServed(SimNode& node, const std::string& context) = 0;
   virtual void OnViolation(SimNode& node, std::string what) = 0;
 };
@@ -112,7 +113,7 @@ class SimNode {
   consensus::NodeId id() const { return id_; }
   consensus::RawNode& raw() { return *raw_; }
   const consensus::RawNode& raw() const { return *raw_; }
-  const RegisterMachine& machine() const { return *machine_; }
+  const StoreMachine& machine() const { return *machine_; }
   const SimDisk& disk() const { return disk_; }
   // Bumped by every Start: requests made to an earlier incarnation died with it.
   std::uint64_t incarnation() const { return incarnation_; }
@@ -139,7 +140,7 @@ class SimNode {
   Random* random_;
   SimDisk disk_;
   std::unique_ptr<consensus::RawNode> raw_;
-  std::optional<RegisterMachine> machine_;
+  std::optional<StoreMachine> machine_;
   std::vector<consensus::ReadState> pending_reads_;
   consensus::Index last_snapshot_index_ = 0;
   CrashPoint armed_crash_ = CrashPoint::kNone;

@@ -1,9 +1,11 @@
 #include "tests/sim/workload.h"
 
+#include <optional>
 #include <sstream>
 #include <utility>
 
 #include "base/check.h"
+#include "store/command.h"
 #include "tests/sim/cluster.h"
 
 namespace roster::sim {
@@ -13,12 +15,49 @@ const char* KindName(OpKind kind) {
   switch (kind) {
     case OpKind::kRead:
       return "read";
-    case OpKind::kWrite:
-      return "write";
+    case OpKind::kSet:
+      return "set";
     case OpKind::kCas:
       return "cas";
+    case OpKind::kDelete:
+      return "delete";
+    case OpKind::kDeleteCas:
+      return "delete-cas";
   }
   return "?";
+}
+
+ReadResult ToReadResult(const std::optional<store::DirEntry>& entry) {
+  if (!entry) return ReadResult{};
+  return ReadResult{true, entry->value, entry->flags, entry->create_index, entry->modify_index};
+}
+
+std::string DescribeOutcome(const Operation& op) {
+  if (op.kind != OpKind::kRead) return op.ok ? "ok" : "condition failed";
+  if (!op.output.found) return "-> absent";
+  return "-> \"" + op.output.value + "\" modify=" + std::to_string(op.output.modify_index);
+}
+
+// What the key's ModifyIndex is after `op`, as far as this client knows (0: absent).
+void RememberIndex(const Operation& op, std::map<std::string, consensus::Index>& last_seen) {
+  consensus::Index& seen = last_seen[op.key];
+  switch (op.kind) {
+    case OpKind::kRead:
+      seen = op.output.found ? op.output.modify_index : 0;
+      break;
+    case OpKind::kSet:
+      seen = op.index;  // the value is new (unique per op), so the write bumped it
+      break;
+    case OpKind::kCas:
+      if (op.ok) seen = op.index;
+      break;
+    case OpKind::kDelete:
+      seen = 0;
+      break;
+    case OpKind::kDeleteCas:
+      if (op.ok) seen = 0;
+      break;
+  }
 }
 
 }  // namespace
@@ -52,35 +91,66 @@ void Workload::Step() {
 }
 
 void Workload::BeginOperation(Client& client) {
-  Random& random = cluster_->random();
   OpRecord record;
   record.op_id = next_op_id_++;
   record.op.client_id = client.id;
-  record.op.key = "k" + std::to_string(random.Uniform(settings_.keys));
-  const std::uint64_t dice = random.Uniform(100);
-  if (client.final_round) {
-    record.op.kind = client.final_write_done ? OpKind::kRead : OpKind::kWrite;
-  } else {
-    record.op.kind = dice < 35 ? OpKind::kWrite : dice < 60 ? OpKind::kCas : OpKind::kRead;
-  }
-  if (record.op.kind != OpKind::kRead) {
-    record.op.value = "c" + std::to_string(client.id) + "." + std::to_string(record.op_id);
-  }
-  if (record.op.kind == OpKind::kCas) {
-    // Expect what this client last saw (often right), or absent.
-    record.op.expected = random.OneIn(4) ? "" : client.last_seen[record.op.key];
-  }
+  record.op.key = "k" + std::to_string(cluster_->random().Uniform(settings_.keys));
+  record.op.kind = PickKind(client);
+  if (record.op.kind != OpKind::kRead) PrepareWrite(client, record);
   record.op.invoke_time = ++history_clock_;
   client.op = ops_.size();
   client.phase = Phase::kSubmitting;
   client.deadline_ms = cluster_->now_ms() + settings_.op_timeout_ms;
   ops_.push_back(std::move(record));
   const OpRecord& op = ops_.back();
-  cluster_->trace().Record(cluster_->now_ms(), TraceKind::kClient, consensus::kNoNode,
-                           "c" + std::to_string(client.id) +
-                               " invoke op=" + std::to_string(op.op_id) + " " +
-                               KindName(op.op.kind) + " " + op.op.key + " " + op.op.expected +
-                               (op.op.kind == OpKind::kCas ? "->" : "") + op.op.value);
+  const std::string what = op.op.kind == OpKind::kRead
+                               ? "read " + op.op.key
+                               : DescribeCommand(store::Decode(op.command).value());
+  cluster_->trace().Record(
+      cluster_->now_ms(), TraceKind::kClient, consensus::kNoNode,
+      "c" + std::to_string(client.id) + " invoke op=" + std::to_string(op.op_id) + " " + what);
+}
+
+OpKind Workload::PickKind(const Client& client) {
+  const std::uint64_t dice = cluster_->random().Uniform(100);
+  if (client.final_round) return client.final_write_done ? OpKind::kRead : OpKind::kSet;
+  return dice < 30   ? OpKind::kSet
+         : dice < 50 ? OpKind::kCas
+         : dice < 57 ? OpKind::kDelete
+         : dice < 64 ? OpKind::kDeleteCas
+                     : OpKind::kRead;
+}
+
+// Fills in a write's arguments and the command that carries them. Values are unique per
+// op, and the flags carry the op id, so a read names the write it saw.
+void Workload::PrepareWrite(const Client& client, OpRecord& record) {
+  Operation& op = record.op;
+  if (op.kind == OpKind::kCas || op.kind == OpKind::kDeleteCas) {
+    // Expect the ModifyIndex this client last saw (often right), or absence.
+    auto seen = client.last_seen.find(op.key);
+    const bool absent = cluster_->random().OneIn(4) || seen == client.last_seen.end();
+    op.cas_index = absent ? 0 : seen->second;
+  }
+  if (op.kind == OpKind::kSet || op.kind == OpKind::kCas) {
+    op.value = "c" + std::to_string(client.id) + "." + std::to_string(record.op_id);
+    op.flags = record.op_id;
+  }
+  switch (op.kind) {
+    case OpKind::kSet:
+      record.command = store::Encode(store::KvSet{op.key, op.value, op.flags});
+      break;
+    case OpKind::kCas:
+      record.command = store::Encode(store::KvCas{op.key, op.value, op.flags, op.cas_index});
+      break;
+    case OpKind::kDelete:
+      record.command = store::Encode(store::KvDelete{op.key});
+      break;
+    case OpKind::kDeleteCas:
+      record.command = store::Encode(store::KvDeleteCas{op.key, op.cas_index});
+      break;
+    case OpKind::kRead:
+      CHECK(false) << "a read has no command";
+  }
 }
 
 consensus::NodeId Workload::ChooseTarget(Client& client) {
@@ -97,7 +167,7 @@ void Workload::Attempt(Client& client) {
     Retry(client, consensus::kNoNode);  // connection refused
     return;
   }
-  const OpRecord& record = ops_[client.op];
+  OpRecord& record = ops_[client.op];
   if (record.op.kind == OpKind::kRead) {
     Status status = node->raw().ReadIndex(ReadContext(record));
     if (!status.ok()) {
@@ -105,14 +175,13 @@ void Workload::Attempt(Client& client) {
       return;
     }
   } else {
-    Command command{record.op.kind == OpKind::kCas ? CommandKind::kCas : CommandKind::kWrite,
-                    record.op_id, record.op.key, record.op.value, record.op.expected};
-    Result<consensus::ProposalId> proposal = node->raw().Propose(EncodeCommand(command));
+    Result<consensus::ProposalId> proposal = node->raw().Propose(record.command);
     if (!proposal.ok()) {
       Retry(client, node->raw().leader() == target ? consensus::kNoNode : node->raw().leader());
       return;
     }
-    client.proposal = *proposal;
+    record.proposal = *proposal;
+    record.op.index = proposal->index;
   }
   Submitted(client, *node);
 }
@@ -125,8 +194,8 @@ void Workload::Submitted(Client& client, const SimNode& node) {
   const OpRecord& record = ops_[client.op];
   std::string where = record.op.kind == OpKind::kRead
                           ? std::string("read-index")
-                          : "proposed at " + std::to_string(client.proposal.index) + "@" +
-                                std::to_string(client.proposal.term);
+                          : "proposed at " + std::to_string(record.proposal.index) + "@" +
+                                std::to_string(record.proposal.term);
   cluster_->trace().Record(
       cluster_->now_ms(), TraceKind::kClient, node.id(),
       "c" + std::to_string(client.id) + " op=" + std::to_string(record.op_id) + " " + where);
@@ -146,27 +215,27 @@ bool Workload::WaitingAt(const Client& client, const SimNode& node) const {
 void Workload::OnApplied(SimNode& node, const consensus::Entry& entry,
                          const ApplyOutcome& outcome) {
   for (Client& client : clients_) {
-    if (!WaitingAt(client, node) || ops_[client.op].op.kind == OpKind::kRead ||
-        client.proposal.index != entry.index) {
-      continue;
-    }
-    if (entry.term != client.proposal.term) {
+    if (!WaitingAt(client, node)) continue;
+    const OpRecord& record = ops_[client.op];
+    if (record.op.kind == OpKind::kRead || record.proposal.index != entry.index) continue;
+    if (entry.term != record.proposal.term) {
       Fail(client);
-    } else if (outcome.op_id != ops_[client.op].op_id) {
+    } else if (entry.type != consensus::EntryType::kNormal || entry.data != record.command) {
       cluster_->Fail("proposal " + std::to_string(entry.index) + "@" + std::to_string(entry.term) +
-                     " of op " + std::to_string(ops_[client.op].op_id) + " applied as " +
+                     " of op " + std::to_string(record.op_id) + " applied as " +
                      DescribeEntry(entry));
     } else {
-      Complete(client, node, outcome.ok, "");
+      Complete(client, node, outcome.ok, ReadResult{});
     }
   }
 }
 
 void Workload::OnReadServed(SimNode& node, const std::string& context) {
   for (Client& client : clients_) {
-    if (WaitingAt(client, node) && ops_[client.op].op.kind == OpKind::kRead &&
-        ReadContext(ops_[client.op]) == context) {
-      Complete(client, node, true, node.machine().Get(ops_[client.op].op.key));
+    if (!WaitingAt(client, node)) continue;
+    const OpRecord& record = ops_[client.op];
+    if (record.op.kind == OpKind::kRead && ReadContext(record) == context) {
+      Complete(client, node, true, ToReadResult(node.machine().store().kv().Get(record.op.key)));
     }
   }
 }
@@ -180,31 +249,27 @@ void Workload::OnNodeDown(consensus::NodeId node) {
 void Workload::OnSnapshotInstalled(SimNode& node, consensus::Index index) {
   for (Client& client : clients_) {
     if (WaitingAt(client, node) && ops_[client.op].op.kind != OpKind::kRead &&
-        client.proposal.index <= index) {
+        ops_[client.op].proposal.index <= index) {
       GiveUp(client, "node skipped the entry through a snapshot");
     }
   }
 }
 
-void Workload::Complete(Client& client, const SimNode& node, bool ok, std::string output) {
+void Workload::Complete(Client& client, const SimNode& node, bool ok, ReadResult output) {
   OpRecord& record = ops_[client.op];
   record.op.completed = true;
   record.op.ok = ok;
   record.op.output = std::move(output);
   record.op.return_time = ++history_clock_;
-  client.last_seen[record.op.key] = record.op.kind == OpKind::kRead ? record.op.output
-                                    : ok                            ? record.op.value
-                                         : client.last_seen[record.op.key];
+  RememberIndex(record.op, client.last_seen);
   if (client.final_round && record.op.invoke_time > final_round_start_) {
     (record.op.kind == OpKind::kRead ? client.final_read_done : client.final_write_done) = true;
   }
   ++completed_;
   cluster_->trace().Record(cluster_->now_ms(), TraceKind::kClient, node.id(),
-                           "c" + std::to_string(client.id) + " return op=" +
-                               std::to_string(record.op_id) + " " + KindName(record.op.kind) +
-                               (record.op.kind == OpKind::kRead ? " -> \"" + record.op.output + "\""
-                                : ok                            ? " ok"
-                                                                : " cas-mismatch"));
+                           "c" + std::to_string(client.id) +
+                               " return op=" + std::to_string(record.op_id) + " " +
+                               KindName(record.op.kind) + " " + DescribeOutcome(record.op));
   Finish(client, Fate::kCompleted);
 }
 
@@ -217,7 +282,7 @@ void Workload::Fail(Client& client) {
   cluster_->trace().Record(cluster_->now_ms(), TraceKind::kClient, client.node,
                            "c" + std::to_string(client.id) + " op=" + std::to_string(record.op_id) +
                                " failed: another entry committed at " +
-                               std::to_string(client.proposal.index));
+                               std::to_string(record.proposal.index));
   client.leader_guess = consensus::kNoNode;
   Finish(client, Fate::kFailed);
 }
@@ -258,11 +323,20 @@ std::vector<Operation> Workload::History() const {
   std::vector<Operation> history;
   history.reserve(ops_.size());
   for (const OpRecord& record : ops_) {
-    const bool maybe_applied = record.op.kind != OpKind::kRead &&
-                               (record.fate == Fate::kIncomplete || record.fate == Fate::kPending);
+    const bool unknown = record.fate == Fate::kIncomplete || record.fate == Fate::kPending;
+    const bool maybe_applied = record.op.kind != OpKind::kRead && unknown && MayHaveApplied(record);
     if (record.fate == Fate::kCompleted || maybe_applied) history.push_back(record.op);
   }
   return history;
+}
+
+// A write of unknown outcome took effect only if Propose accepted it and the entry it
+// became (index, term and bytes) is the one the cluster applied at that index.
+bool Workload::MayHaveApplied(const OpRecord& record) const {
+  if (record.proposal.index == 0) return false;
+  const consensus::Entry* applied = cluster_->checker().AppliedAt(record.proposal.index);
+  return applied != nullptr && applied->term == record.proposal.term &&
+         applied->data == record.command;
 }
 
 std::uint64_t Workload::incomplete() const {

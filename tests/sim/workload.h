@@ -1,16 +1,21 @@
 // Workload: the simulated clients and the history they record.
 //
-// Each client runs one operation at a time on a few shared keys: write, compare-and-set
-// (both proposed as log entries) or a linearizable read (ReadIndex, then served from
-// the node's machine once it has applied the read index). A client sends to the node it
+// Each client runs one operation at a time on a few shared keys: a KV set, CAS, delete
+// or delete-CAS (real store commands, store/command.h, proposed as log entries), or a
+// linearizable read (ReadIndex, then the node's store::KvTable once it has applied the
+// read index). A set or CAS carries its op id in its flags; a CAS or delete-CAS expects
+// the ModifyIndex the client last saw for the key, or 0. A client sends to the node it
 // believes leads; on NotLeader it follows the hint or tries another node.
 //
-// A proposal's fate: Propose returned (index, term); the node applying an entry at that
-// index with that term means success (its op id must match), another term means the
-// proposal is lost for good, so the client is told it failed (the op leaves the history
-// and the checker makes sure it never applies) and moves on to a new operation. No
-// answer in op_timeout_ms, the node crashing, or the node skipping the index through a
-// snapshot leave a write's outcome unknown: it stays in the history as incomplete.
+// A proposal's fate: Propose returned (index, term), and the write takes effect at that
+// index or never, so the history records the index. The node applying an entry at that
+// index with that term means success (its bytes must be the proposed command's); another
+// term means the proposal is lost for good, so the client is told it failed (the op
+// leaves the history and the checker makes sure it never applies) and moves on to a new
+// operation. No answer in op_timeout_ms, the node crashing, or the node skipping the
+// index through a snapshot leave a write's outcome unknown to the client: it stays in
+// the history as incomplete, unless the run's record of applied entries shows that its
+// index holds another entry, or was never applied: then it never took effect and leaves.
 // Reads with no answer are dropped from the history (a read has no effect).
 // Single-threaded: owned by the Cluster.
 #pragma once
@@ -22,7 +27,7 @@
 
 #include "consensus/raw_node.h"
 #include "tests/sim/linearizability.h"
-#include "tests/sim/register_machine.h"
+#include "tests/sim/store_machine.h"
 
 namespace roster::sim {
 
@@ -70,6 +75,8 @@ class Workload {
   struct OpRecord {
     Operation op;
     std::uint64_t op_id = 0;
+    std::string command;             // writes: the encoded store command
+    consensus::ProposalId proposal;  // writes, once Propose accepted the command
     Fate fate = Fate::kPending;
   };
 
@@ -83,24 +90,27 @@ class Workload {
     // While kWaiting: where the request is pending.
     consensus::NodeId node = consensus::kNoNode;
     std::uint64_t incarnation = 0;
-    consensus::ProposalId proposal;
     bool final_round = false;
     bool final_write_done = false;
     bool final_read_done = false;
-    std::map<std::string, std::string> last_seen;  // per key, for CAS expectations
+    // Per key: the ModifyIndex last seen (0: absent), for CAS expectations.
+    std::map<std::string, consensus::Index> last_seen;
   };
 
   void BeginOperation(Client& client);
+  OpKind PickKind(const Client& client);
+  void PrepareWrite(const Client& client, OpRecord& record);
   void Attempt(Client& client);
   void Submitted(Client& client, const SimNode& node);
   void Retry(Client& client, consensus::NodeId hint);
-  void Complete(Client& client, const SimNode& node, bool ok, std::string output);
+  void Complete(Client& client, const SimNode& node, bool ok, ReadResult output);
   void Fail(Client& client);
   void GiveUp(Client& client, const char* why);
   void Finish(Client& client, Fate fate);
   consensus::NodeId ChooseTarget(Client& client);
   std::string ReadContext(const OpRecord& record) const;
   bool WaitingAt(const Client& client, const SimNode& node) const;
+  bool MayHaveApplied(const OpRecord& record) const;
 
   Cluster* cluster_;
   WorkloadSettings settings_;

@@ -32,6 +32,9 @@ TEST_CASE("SafetyChecker: state machine safety", "[sim][checkers]") {
   CHECK_FALSE(checker.OnApplied(3, 2, E(1, 1, "a"), 12, 20, 0).empty());  // other history
   CHECK(checker.IsApplied(1));
   CHECK_FALSE(checker.IsApplied(2));
+  REQUIRE(checker.AppliedAt(1) != nullptr);
+  CHECK(*checker.AppliedAt(1) == E(1, 1, "a"));
+  CHECK(checker.AppliedAt(2) == nullptr);
 }
 
 TEST_CASE("SafetyChecker: client operations apply once and never after failing",
