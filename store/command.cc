@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "store/encoding.h"
+#include "store/record_encoding.h"
 
 namespace roster::store {
 namespace {
@@ -56,6 +57,119 @@ void DecodeFields(Reader& r, KvDeleteTree& c) { r.Bytes(&c.prefix); }
 void EncodeFields(Writer& w, const KvReapTombstones& c) { w.Varint(c.up_to_index); }
 void DecodeFields(Reader& r, KvReapTombstones& c) { r.Varint(&c.up_to_index); }
 
+void EncodeFields(Writer& w, const KvLock& c) {
+  w.Bytes(c.key);
+  w.Bytes(c.value);
+  w.Varint(c.flags);
+  w.Bytes(c.session);
+}
+void DecodeFields(Reader& r, KvLock& c) {
+  r.Bytes(&c.key);
+  r.Bytes(&c.value);
+  r.Varint(&c.flags);
+  r.Bytes(&c.session);
+}
+
+void EncodeFields(Writer& w, const KvUnlock& c) {
+  w.Bytes(c.key);
+  w.Bytes(c.value);
+  w.Varint(c.flags);
+  w.Bytes(c.session);
+}
+void DecodeFields(Reader& r, KvUnlock& c) {
+  r.Bytes(&c.key);
+  r.Bytes(&c.value);
+  r.Varint(&c.flags);
+  r.Bytes(&c.session);
+}
+
+void EncodeFields(Writer& w, const KvCreateSequential& c) {
+  w.Bytes(c.prefix);
+  w.Bytes(c.value);
+  w.Varint(c.flags);
+  w.Bytes(c.session);
+}
+void DecodeFields(Reader& r, KvCreateSequential& c) {
+  r.Bytes(&c.prefix);
+  r.Bytes(&c.value);
+  r.Varint(&c.flags);
+  r.Bytes(&c.session);
+}
+
+void EncodeFields(Writer& w, const SessionCreate& c) { internal::WriteSessionFields(w, c.session); }
+void DecodeFields(Reader& r, SessionCreate& c) { internal::ReadSessionFields(r, c.session); }
+
+void EncodeFields(Writer& w, const SessionDestroy& c) { w.Bytes(c.id); }
+void DecodeFields(Reader& r, SessionDestroy& c) { r.Bytes(&c.id); }
+
+void EncodeFields(Writer& w, const SessionInvalidate& c) { w.Bytes(c.id); }
+void DecodeFields(Reader& r, SessionInvalidate& c) { r.Bytes(&c.id); }
+
+void EncodeFields(Writer& w, const Txn& c) {
+  w.Varint(c.ops.size());
+  for (const TxnKvOp& op : c.ops) {
+    w.U8(static_cast<std::uint8_t>(op.verb));
+    w.Bytes(op.key);
+    w.Bytes(op.value);
+    w.Varint(op.flags);
+    w.Varint(op.index);
+    w.Bytes(op.session);
+  }
+}
+void DecodeFields(Reader& r, Txn& c) {
+  std::uint64_t count = 0;
+  if (!r.Count(&count)) return;
+  c.ops.assign(count, TxnKvOp{});
+  for (TxnKvOp& op : c.ops) {
+    std::uint8_t verb = 0;
+    if (!r.U8(&verb)) return;
+    op.verb = static_cast<TxnVerb>(verb);
+    if (TxnVerbName(op.verb).empty()) {
+      r.Fail();
+      return;
+    }
+    r.Bytes(&op.key);
+    r.Bytes(&op.value);
+    r.Varint(&op.flags);
+    r.Varint(&op.index);
+    r.Bytes(&op.session);
+  }
+}
+
+// A register's service list is reserved for the services issue: always empty for now.
+void EncodeFields(Writer& w, const CatalogRegister& c) {
+  w.Bytes(c.node);
+  w.Bytes(c.id);
+  w.Bytes(c.address);
+  w.Varint(c.checks.size());
+  for (const HealthCheck& check : c.checks) internal::WriteCheckFields(w, check);
+  w.Varint(0);  // services
+}
+void DecodeFields(Reader& r, CatalogRegister& c) {
+  r.Bytes(&c.node);
+  r.Bytes(&c.id);
+  r.Bytes(&c.address);
+  std::uint64_t count = 0;
+  if (!r.Count(&count)) return;
+  c.checks.assign(count, HealthCheck{});
+  for (HealthCheck& check : c.checks) internal::ReadCheckFields(r, check);
+  std::uint64_t services = 0;
+  if (r.Varint(&services) && services != 0) r.Fail();
+}
+
+// The service id between node and check id is reserved for the services issue.
+void EncodeFields(Writer& w, const CatalogDeregister& c) {
+  w.Bytes(c.node);
+  w.Bytes("");  // service id
+  w.Bytes(c.check_id);
+}
+void DecodeFields(Reader& r, CatalogDeregister& c) {
+  r.Bytes(&c.node);
+  std::string service_id;
+  if (r.Bytes(&service_id) && !service_id.empty()) r.Fail();
+  r.Bytes(&c.check_id);
+}
+
 template <typename T>
 std::string EncodeAs(const T& command) {
   std::string out;
@@ -71,7 +185,7 @@ Result<Command> DecodeAs(Reader& reader) {
   DecodeFields(reader, command);
   if (!reader.Finish()) {
     return InvalidArgument(std::string(CommandTypeName(T::kType)) +
-                           " command is truncated or has trailing bytes");
+                           " command is malformed, truncated or has trailing bytes");
   }
   return Command(std::move(command));
 }
@@ -95,14 +209,15 @@ constexpr std::array<CommandSpec, 256> MakeCommandTable() {
   add(CommandType::kKvDeleteCas, "kv-delete-cas", DecodeAs<KvDeleteCas>);
   add(CommandType::kKvDeleteTree, "kv-delete-tree", DecodeAs<KvDeleteTree>);
   add(CommandType::kKvReapTombstones, "kv-reap-tombstones", DecodeAs<KvReapTombstones>);
-  add(CommandType::kKvLock, "kv-lock", nullptr);
-  add(CommandType::kKvUnlock, "kv-unlock", nullptr);
-  add(CommandType::kSessionCreate, "session-create", nullptr);
-  add(CommandType::kSessionDestroy, "session-destroy", nullptr);
-  add(CommandType::kSessionInvalidate, "session-invalidate", nullptr);
-  add(CommandType::kTxn, "txn", nullptr);
-  add(CommandType::kCatalogRegister, "catalog-register", nullptr);
-  add(CommandType::kCatalogDeregister, "catalog-deregister", nullptr);
+  add(CommandType::kKvLock, "kv-lock", DecodeAs<KvLock>);
+  add(CommandType::kKvUnlock, "kv-unlock", DecodeAs<KvUnlock>);
+  add(CommandType::kKvCreateSequential, "kv-create-sequential", DecodeAs<KvCreateSequential>);
+  add(CommandType::kSessionCreate, "session-create", DecodeAs<SessionCreate>);
+  add(CommandType::kSessionDestroy, "session-destroy", DecodeAs<SessionDestroy>);
+  add(CommandType::kSessionInvalidate, "session-invalidate", DecodeAs<SessionInvalidate>);
+  add(CommandType::kTxn, "txn", DecodeAs<Txn>);
+  add(CommandType::kCatalogRegister, "catalog-register", DecodeAs<CatalogRegister>);
+  add(CommandType::kCatalogDeregister, "catalog-deregister", DecodeAs<CatalogDeregister>);
   return table;
 }
 
@@ -115,13 +230,54 @@ std::string_view CommandTypeName(CommandType type) {
   return name.empty() ? "unknown" : name;
 }
 
-std::string Encode(const Noop& command) { return EncodeAs(command); }
-std::string Encode(const KvSet& command) { return EncodeAs(command); }
-std::string Encode(const KvCas& command) { return EncodeAs(command); }
-std::string Encode(const KvDelete& command) { return EncodeAs(command); }
-std::string Encode(const KvDeleteCas& command) { return EncodeAs(command); }
-std::string Encode(const KvDeleteTree& command) { return EncodeAs(command); }
-std::string Encode(const KvReapTombstones& command) { return EncodeAs(command); }
+namespace {
+
+// Consul's verb names (api/txn.go), indexed by the verb's value; "" for no verb.
+constexpr std::array<std::string_view, 14> kTxnVerbNames = {
+    "",
+    "set",
+    "cas",
+    "lock",
+    "unlock",
+    "get",
+    "get-or-empty",
+    "get-tree",
+    "check-index",
+    "check-session",
+    "check-not-exists",
+    "delete",
+    "delete-tree",
+    "delete-cas",
+};
+
+}  // namespace
+
+std::string_view TxnVerbName(TxnVerb verb) {
+  const auto value = static_cast<std::size_t>(verb);
+  return value < kTxnVerbNames.size() ? kTxnVerbNames[value] : std::string_view();
+}
+
+std::optional<TxnVerb> ParseTxnVerb(std::string_view name) {
+  if (name.empty()) return std::nullopt;
+  for (std::size_t value = 1; value < kTxnVerbNames.size(); ++value) {
+    if (kTxnVerbNames[value] == name) return static_cast<TxnVerb>(value);
+  }
+  return std::nullopt;
+}
+
+bool IsReadVerb(TxnVerb verb) {
+  switch (verb) {
+    case TxnVerb::kGet:
+    case TxnVerb::kGetOrEmpty:
+    case TxnVerb::kGetTree:
+    case TxnVerb::kCheckIndex:
+    case TxnVerb::kCheckSession:
+    case TxnVerb::kCheckNotExists:
+      return true;
+    default:
+      return false;
+  }
+}
 
 std::string Encode(const Command& command) {
   return std::visit([](const auto& c) { return EncodeAs(c); }, command);

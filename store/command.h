@@ -13,11 +13,15 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <variant>
+#include <vector>
 
 #include "base/status.h"
+#include "store/catalog.h"
+#include "store/session.h"
 #include "store/types.h"
 
 namespace roster::store {
@@ -33,18 +37,19 @@ enum class CommandType : std::uint8_t {
   kKvDeleteCas = 4,
   kKvDeleteTree = 5,
   kKvReapTombstones = 6,
-  kKvLock = 7,    // reserved: acquire=<session>
-  kKvUnlock = 8,  // reserved: release=<session>
+  kKvLock = 7,
+  kKvUnlock = 8,
+  kKvCreateSequential = 9,
 
-  // Sessions, 16-31 (reserved).
+  // Sessions, 16-31.
   kSessionCreate = 16,
   kSessionDestroy = 17,
   kSessionInvalidate = 18,
 
-  // Transactions, 32-47 (reserved).
+  // Transactions, 32-47.
   kTxn = 32,
 
-  // Catalog, 48-63 (reserved).
+  // Catalog, 48-63.
   kCatalogRegister = 48,
   kCatalogDeregister = 49,
 };
@@ -107,20 +112,143 @@ struct KvReapTombstones {
   bool operator==(const KvReapTombstones&) const = default;
 };
 
-using Command =
-    std::variant<Noop, KvSet, KvCas, KvDelete, KvDeleteCas, KvDeleteTree, KvReapTombstones>;
+// PUT /v1/kv/<key>?acquire=<session> (consul-api.md §3.4). An unknown or empty
+// session is refused at apply ("invalid session", "missing session"); a key another
+// session holds gives ok = false. Lock-delay is the leader's check, before proposing.
+struct KvLock {
+  static constexpr CommandType kType = CommandType::kKvLock;
+  std::string key;
+  std::string value;
+  std::uint64_t flags = 0;
+  std::string session;
+  bool operator==(const KvLock&) const = default;
+};
 
-std::string Encode(const Noop& command);
-std::string Encode(const KvSet& command);
-std::string Encode(const KvCas& command);
-std::string Encode(const KvDelete& command);
-std::string Encode(const KvDeleteCas& command);
-std::string Encode(const KvDeleteTree& command);
-std::string Encode(const KvReapTombstones& command);
+// PUT /v1/kv/<key>?release=<session>: ok = false unless session holds the key.
+struct KvUnlock {
+  static constexpr CommandType kType = CommandType::kKvUnlock;
+  std::string key;
+  std::string value;
+  std::uint64_t flags = 0;
+  std::string session;
+  bool operator==(const KvUnlock&) const = default;
+};
+
+// PUT /v1/kv/<prefix>?sequential (Roster extension): creates the key prefix + the
+// entry's log index, zero-padded to 20 digits. With a session, the new key is also
+// acquired by it, so it ends with the session: an ephemeral-sequential key when the
+// session's behavior is delete (ZooKeeper's EPHEMERAL_SEQUENTIAL).
+struct KvCreateSequential {
+  static constexpr CommandType kType = CommandType::kKvCreateSequential;
+  std::string prefix;
+  std::string value;
+  std::uint64_t flags = 0;
+  std::string session;  // empty: none
+  bool operator==(const KvCreateSequential&) const = default;
+};
+
+// PUT /v1/session/create. The proposer fills in every field (the id included); the
+// session's create/modify indexes are ignored and stamped at apply.
+struct SessionCreate {
+  static constexpr CommandType kType = CommandType::kSessionCreate;
+  Session session;
+  bool operator==(const SessionCreate&) const = default;
+};
+
+// PUT /v1/session/destroy/<id>. A session that is already gone is not an error.
+struct SessionDestroy {
+  static constexpr CommandType kType = CommandType::kSessionDestroy;
+  std::string id;
+  bool operator==(const SessionDestroy&) const = default;
+};
+
+// Proposed by the leader when a session's TTL lapses. Same effect as SessionDestroy;
+// a separate type so the log says why a session ended.
+struct SessionInvalidate {
+  static constexpr CommandType kType = CommandType::kSessionInvalidate;
+  std::string id;
+  bool operator==(const SessionInvalidate&) const = default;
+};
+
+// The KV verbs of PUT /v1/txn (consul-api.md §1.5). The values are part of the log
+// format; catalog verbs will take values from 32 up.
+enum class TxnVerb : std::uint8_t {
+  kSet = 1,
+  kCas = 2,
+  kLock = 3,
+  kUnlock = 4,
+  kGet = 5,
+  kGetOrEmpty = 6,
+  kGetTree = 7,
+  kCheckIndex = 8,
+  kCheckSession = 9,
+  kCheckNotExists = 10,
+  kDelete = 11,
+  kDeleteTree = 12,
+  kDeleteCas = 13,
+};
+
+// Consul's spelling ("get-tree"), and back; nullopt for an unknown verb.
+std::string_view TxnVerbName(TxnVerb verb);
+std::optional<TxnVerb> ParseTxnVerb(std::string_view name);
+// True for the verbs that only read: get, get-or-empty, get-tree and the checks.
+bool IsReadVerb(TxnVerb verb);
+
+// One KV op of a transaction: Consul's TxnKVOp {Verb, DirEnt}. Each verb reads the
+// fields it needs: key (the prefix for get-tree and delete-tree), value and flags
+// (set, cas, lock, unlock), index (cas, check-index, delete-cas: a ModifyIndex),
+// session (lock, unlock, check-session).
+struct TxnKvOp {
+  TxnVerb verb = TxnVerb::kGet;
+  std::string key;
+  std::string value;
+  std::uint64_t flags = 0;
+  Index index = 0;
+  std::string session;
+  bool operator==(const TxnKvOp&) const = default;
+};
+
+// PUT /v1/txn: every op applies at the entry's index, or none does (store/txn.h).
+struct Txn {
+  static constexpr CommandType kType = CommandType::kTxn;
+  std::vector<TxnKvOp> ops;
+  bool operator==(const Txn&) const = default;
+};
+
+// PUT /v1/catalog/register with checks (services come next: the encoding already
+// carries an empty service list, so old entries stay decodable). Creates or updates the
+// node and upserts each check on it; a check's node and indexes are set at apply. A
+// check registered critical invalidates the sessions bound to it, in this entry.
+struct CatalogRegister {
+  static constexpr CommandType kType = CommandType::kCatalogRegister;
+  std::string node;
+  std::string id;
+  std::string address;
+  std::vector<HealthCheck> checks;
+  bool operator==(const CatalogRegister&) const = default;
+};
+
+// PUT /v1/catalog/deregister: one check (check_id set), or the whole node with its
+// checks (check_id empty). Invalidates the sessions bound to what it removes (all of
+// the node's sessions for a node), in this entry. The encoding reserves a service id.
+struct CatalogDeregister {
+  static constexpr CommandType kType = CommandType::kCatalogDeregister;
+  std::string node;
+  std::string check_id;
+  bool operator==(const CatalogDeregister&) const = default;
+};
+
+using Command =
+    std::variant<Noop, KvSet, KvCas, KvDelete, KvDeleteCas, KvDeleteTree, KvReapTombstones, KvLock,
+                 KvUnlock, KvCreateSequential, SessionCreate, SessionDestroy, SessionInvalidate,
+                 Txn, CatalogRegister, CatalogDeregister>;
+
+// Encodes any command: [type byte][fields] (docs/design/store.md).
 std::string Encode(const Command& command);
 
 // Decodes a command. Empty bytes are a Noop. Fails with InvalidArgument on an unknown
-// or reserved type, a truncated field, or trailing bytes.
+// or reserved type, a truncated field, an unknown enum value (behavior, status, verb),
+// a reserved field in use, or trailing bytes.
 Result<Command> Decode(std::string_view bytes);
 
 }  // namespace roster::store

@@ -73,6 +73,14 @@ bool Reader::BytesView(std::string_view* bytes) {
   return true;
 }
 
+bool Reader::Count(std::uint64_t* count) {
+  std::uint64_t value = 0;
+  if (!Varint(&value)) return false;
+  if (value > rest_.size()) return Fail();
+  *count = value;
+  return true;
+}
+
 bool Reader::Bytes(std::string* bytes) {
   std::string_view view;
   if (!BytesView(&view)) return false;

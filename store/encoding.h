@@ -37,6 +37,15 @@ class Reader {
   bool Varint(std::uint64_t* value);
   bool Bytes(std::string* bytes);
   bool BytesView(std::string_view* bytes);  // a view into the input, no copy
+  // A list's element count. Fails when it exceeds the bytes that remain: every element
+  // takes at least one byte, so a hostile count cannot force a huge allocation.
+  bool Count(std::uint64_t* count);
+  // Marks the input malformed (a decoder's own check failed, e.g. an unknown enum
+  // value); returns false.
+  bool Fail() {
+    ok_ = false;
+    return false;
+  }
 
   bool ok() const { return ok_; }
   std::size_t remaining() const { return rest_.size(); }
@@ -44,11 +53,6 @@ class Reader {
   bool Finish() const { return ok_ && rest_.empty(); }
 
  private:
-  bool Fail() {
-    ok_ = false;
-    return false;
-  }
-
   std::string_view rest_;
   bool ok_ = true;
 };

@@ -1,6 +1,7 @@
 #include "store/kv.h"
 
 #include <algorithm>
+#include <iterator>
 #include <utility>
 
 #include "base/check.h"
@@ -41,6 +42,9 @@ Result<KvTable> KvTable::FromParts(Entries entries, Tombstones tombstones, Index
   table.entries_ = std::move(entries);
   table.tombstones_ = std::move(tombstones);
   table.table_index_ = table_index;
+  for (const auto& [key, entry] : table.entries_) {
+    if (!entry.session.empty()) table.keys_by_session_[entry.session].insert(key);
+  }
   return table;
 }
 
@@ -52,14 +56,17 @@ void KvTable::CheckOrder(Index index) const {
 void KvTable::Set(Index index, std::string key, std::string value, std::uint64_t flags,
                   ChangeSet& changes) {
   CheckOrder(index);
-  auto [it, inserted] = entries_.try_emplace(std::move(key));
-  DirEntry& entry = it->second;
-  if (inserted) {
-    entry.key = it->first;
-    entry.create_index = index;
-  } else if (entry.value == value && entry.flags == flags) {
+  auto it = entries_.find(key);
+  if (it != entries_.end() && it->second.value == value && it->second.flags == flags) {
     return;  // Consul: a write that changes nothing does not bump ModifyIndex
   }
+  SaveForUndo(key);
+  if (it == entries_.end()) {
+    it = entries_.try_emplace(std::move(key)).first;
+    it->second.key = it->first;
+    it->second.create_index = index;
+  }
+  DirEntry& entry = it->second;
   entry.value = std::move(value);
   entry.flags = flags;
   entry.modify_index = index;
@@ -83,8 +90,8 @@ void KvTable::Delete(Index index, std::string_view key, ChangeSet& changes) {
   CheckOrder(index);
   auto it = entries_.find(key);
   if (it == entries_.end()) return;
-  std::string deleted = std::move(entries_.extract(it).key());
-  MarkDeleted(index, std::move(deleted), changes);
+  SaveForUndo(key);
+  MarkDeleted(index, EraseEntry(it), changes);
 }
 
 bool KvTable::DeleteCas(Index index, std::string_view key, Index cas_index, ChangeSet& changes) {
@@ -92,8 +99,8 @@ bool KvTable::DeleteCas(Index index, std::string_view key, Index cas_index, Chan
   auto it = entries_.find(key);
   if (it == entries_.end()) return true;  // already gone: what the caller wanted
   if (cas_index == 0 || it->second.modify_index != cas_index) return false;
-  std::string deleted = std::move(entries_.extract(it).key());
-  MarkDeleted(index, std::move(deleted), changes);
+  SaveForUndo(key);
+  MarkDeleted(index, EraseEntry(it), changes);
   return true;
 }
 
@@ -102,17 +109,152 @@ void KvTable::DeleteTree(Index index, std::string_view prefix, ChangeSet& change
   auto it = entries_.lower_bound(prefix);
   if (it == entries_.end() || !it->first.starts_with(prefix)) return;
   while (it != entries_.end() && it->first.starts_with(prefix)) {
-    changes.AddKey(Table::kKvs, it->first);
-    it = entries_.erase(it);
+    SaveForUndo(it->first);
+    auto next = std::next(it);
+    changes.AddKey(Table::kKvs, EraseEntry(it));
+    it = next;
   }
   // The root needs no tombstone: the table index already covers every prefix.
-  if (!prefix.empty()) tombstones_.insert_or_assign(std::string(prefix), index);
+  if (!prefix.empty()) {
+    SaveForUndo(prefix);
+    tombstones_.insert_or_assign(std::string(prefix), index);
+  }
   table_index_ = index;
 }
 
 void KvTable::ReapTombstones(Index up_to_index) {
+  CHECK(!undo_.has_value()) << "tombstone reap inside a transaction";
   std::erase_if(tombstones_,
                 [up_to_index](const auto& tombstone) { return tombstone.second <= up_to_index; });
+}
+
+bool KvTable::Lock(Index index, std::string key, std::string value, std::uint64_t flags,
+                   std::string session, ChangeSet& changes) {
+  CheckOrder(index);
+  CHECK(!session.empty()) << "kv lock without a session";
+  auto it = entries_.find(key);
+  if (it != entries_.end()) {
+    const DirEntry& held = it->second;
+    if (!held.session.empty() && held.session != session) return false;
+    if (held.session == session && held.value == value && held.flags == flags) return true;
+  }
+  SaveForUndo(key);
+  if (it == entries_.end()) {
+    it = entries_.try_emplace(std::move(key)).first;
+    it->second.key = it->first;
+    it->second.create_index = index;
+  }
+  DirEntry& entry = it->second;
+  if (entry.session != session) {
+    ++entry.lock_index;  // a new holder: the fencing token moves on
+    SetSession(entry, std::move(session));
+  }
+  entry.value = std::move(value);
+  entry.flags = flags;
+  entry.modify_index = index;
+  table_index_ = index;
+  changes.AddKey(Table::kKvs, entry.key);
+  return true;
+}
+
+bool KvTable::Unlock(Index index, std::string_view key, std::string value, std::uint64_t flags,
+                     std::string_view session, ChangeSet& changes) {
+  CheckOrder(index);
+  auto it = entries_.find(key);
+  if (it == entries_.end() || session.empty() || it->second.session != session) return false;
+  SaveForUndo(key);
+  DirEntry& entry = it->second;
+  SetSession(entry, "");
+  entry.value = std::move(value);
+  entry.flags = flags;
+  entry.modify_index = index;
+  table_index_ = index;
+  changes.AddKey(Table::kKvs, entry.key);
+  return true;
+}
+
+std::vector<std::string> KvTable::ReleaseAll(Index index, std::string_view session,
+                                             ChangeSet& changes) {
+  CheckOrder(index);
+  std::vector<std::string> keys = KeysHeldBy(session);
+  for (const std::string& key : keys) {
+    SaveForUndo(key);
+    DirEntry& entry = entries_.find(key)->second;
+    SetSession(entry, "");
+    entry.modify_index = index;
+    table_index_ = index;
+    changes.AddKey(Table::kKvs, key);
+  }
+  return keys;
+}
+
+std::vector<std::string> KvTable::DeleteAll(Index index, std::string_view session,
+                                            ChangeSet& changes) {
+  CheckOrder(index);
+  std::vector<std::string> keys = KeysHeldBy(session);
+  for (const std::string& key : keys) {
+    SaveForUndo(key);
+    MarkDeleted(index, EraseEntry(entries_.find(key)), changes);
+  }
+  return keys;
+}
+
+void KvTable::OpenUndo() {
+  CHECK(!undo_.has_value()) << "nested kv undo log";
+  undo_.emplace();
+  undo_->table_index = table_index_;
+}
+
+void KvTable::RollBack() {
+  CHECK(undo_.has_value()) << "kv rollback without an undo log";
+  UndoLog log = std::move(*undo_);
+  undo_.reset();
+  for (UndoRecord& record : log.records) {
+    auto it = entries_.find(record.key);
+    if (it != entries_.end()) EraseEntry(it);
+    if (record.entry.has_value()) {
+      std::string session = std::move(record.entry->session);
+      record.entry->session.clear();
+      DirEntry& entry = entries_.try_emplace(record.key, std::move(*record.entry)).first->second;
+      SetSession(entry, std::move(session));
+    }
+    if (record.tombstone.has_value()) {
+      tombstones_.insert_or_assign(record.key, *record.tombstone);
+    } else {
+      tombstones_.erase(record.key);
+    }
+  }
+  table_index_ = log.table_index;
+}
+
+void KvTable::CloseUndo() {
+  CHECK(undo_.has_value()) << "kv commit without an undo log";
+  undo_.reset();
+}
+
+void KvTable::SaveForUndo(std::string_view key) {
+  if (!undo_.has_value() || undo_->saved_keys.contains(key)) return;
+  UndoRecord record{std::string(key), std::nullopt, std::nullopt};
+  if (auto it = entries_.find(key); it != entries_.end()) record.entry = it->second;
+  if (auto it = tombstones_.find(key); it != tombstones_.end()) record.tombstone = it->second;
+  undo_->saved_keys.insert(record.key);
+  undo_->records.push_back(std::move(record));
+}
+
+void KvTable::SetSession(DirEntry& entry, std::string session) {
+  if (!entry.session.empty()) {
+    auto held = keys_by_session_.find(entry.session);
+    CHECK(held != keys_by_session_.end()) << "kv session index lost " << entry.key;
+    held->second.erase(entry.key);
+    if (held->second.empty()) keys_by_session_.erase(held);
+  }
+  entry.session = std::move(session);
+  if (!entry.session.empty()) keys_by_session_[entry.session].insert(entry.key);
+}
+
+std::string KvTable::EraseEntry(Entries::iterator it) {
+  SetSession(it->second, "");
+  return std::move(entries_.extract(it).key());
 }
 
 void KvTable::MarkDeleted(Index index, std::string key, ChangeSet& changes) {
@@ -125,6 +267,11 @@ std::optional<DirEntry> KvTable::Get(std::string_view key) const {
   auto it = entries_.find(key);
   if (it == entries_.end()) return std::nullopt;
   return it->second;
+}
+
+const DirEntry* KvTable::Find(std::string_view key) const {
+  auto it = entries_.find(key);
+  return it == entries_.end() ? nullptr : &it->second;
 }
 
 std::vector<DirEntry> KvTable::List(std::string_view prefix) const {
@@ -146,6 +293,12 @@ std::vector<std::string> KvTable::Keys(std::string_view prefix, std::string_view
     if (result.empty() || result.back() != rolled) result.emplace_back(rolled);
   });
   return result;
+}
+
+std::vector<std::string> KvTable::KeysHeldBy(std::string_view session) const {
+  auto it = keys_by_session_.find(session);
+  if (it == keys_by_session_.end()) return {};
+  return std::vector<std::string>(it->second.begin(), it->second.end());
 }
 
 Index KvTable::KeyIndex(std::string_view key) const {

@@ -3,6 +3,7 @@
 #include <utility>
 
 #include "store/encoding.h"
+#include "store/record_encoding.h"
 
 namespace roster::store {
 namespace {
@@ -15,7 +16,8 @@ constexpr std::size_t kCrcBytes = 4;
 
 enum class Section : std::uint8_t {
   kKvs = 1,
-  // Sessions and the catalog will add their tables here.
+  kSessions = 2,  // version 2
+  kCatalog = 3,   // version 2
 };
 
 void WriteEntry(Writer& w, const DirEntry& entry) {
@@ -97,24 +99,184 @@ Result<KvTable> ReadKvSection(std::string_view body) {
   return KvTable::FromParts(std::move(entries), std::move(tombstones), table_index);
 }
 
-// Reads the sections after the header into state; each must appear exactly once.
-Status ReadSections(Reader& r, StoreState& state) {
-  bool seen_kvs = false;
+std::string WriteSessionsSection(const SessionTable& sessions) {
+  std::string body;
+  Writer w(&body);
+  w.Varint(sessions.TableIndex());
+  w.Varint(sessions.sessions().size());
+  for (const auto& [id, session] : sessions.sessions()) {
+    w.Varint(session.create_index);
+    w.Varint(session.modify_index);
+    internal::WriteSessionFields(w, session);
+  }
+  return body;
+}
+
+Result<SessionTable> ReadSessionsSection(std::string_view body) {
+  Reader r(body);
+  Index table_index = 0;
+  std::uint64_t count = 0;
+  r.Varint(&table_index);
+  if (!r.Count(&count)) return Corruption("snapshot: sessions section header truncated");
+  SessionTable::Sessions sessions;
+  for (std::uint64_t i = 0; i < count; ++i) {
+    Session session;
+    r.Varint(&session.create_index);
+    r.Varint(&session.modify_index);
+    if (!internal::ReadSessionFields(r, session)) return Corruption("snapshot: session truncated");
+    if (!sessions.empty() && session.id <= sessions.rbegin()->first) {
+      return Corruption("snapshot: sessions out of order at " + session.id);
+    }
+    std::string id = session.id;
+    sessions.emplace_hint(sessions.end(), std::move(id), std::move(session));
+  }
+  if (!r.Finish()) return Corruption("snapshot: trailing bytes in the sessions section");
+  return SessionTable::FromParts(std::move(sessions), table_index);
+}
+
+std::string WriteCatalogSection(const CatalogTable& catalog) {
+  std::string body;
+  Writer w(&body);
+  w.Varint(catalog.NodesIndex());
+  w.Varint(catalog.ChecksIndex());
+  w.Varint(catalog.nodes().size());
+  for (const auto& [name, node] : catalog.nodes()) {
+    w.Bytes(node.name);
+    w.Bytes(node.id);
+    w.Bytes(node.address);
+    w.Varint(node.create_index);
+    w.Varint(node.modify_index);
+    auto checks = catalog.checks().find(name);
+    w.Varint(checks == catalog.checks().end() ? 0 : checks->second.size());
+    if (checks == catalog.checks().end()) continue;
+    for (const auto& [id, check] : checks->second) {
+      w.Varint(check.create_index);
+      w.Varint(check.modify_index);
+      internal::WriteCheckFields(w, check);
+    }
+  }
+  return body;
+}
+
+// One node and its checks, which must come in strictly increasing id order.
+Status ReadCatalogNode(Reader& r, CatalogTable::Nodes& nodes, CatalogTable::Checks& checks) {
+  Node node;
+  r.Bytes(&node.name);
+  r.Bytes(&node.id);
+  r.Bytes(&node.address);
+  r.Varint(&node.create_index);
+  r.Varint(&node.modify_index);
+  std::uint64_t count = 0;
+  if (!r.Count(&count)) return Corruption("snapshot: catalog node truncated");
+  if (!nodes.empty() && node.name <= nodes.rbegin()->first) {
+    return Corruption("snapshot: catalog nodes out of order at " + node.name);
+  }
+  CatalogTable::NodeChecks node_checks;
+  for (std::uint64_t i = 0; i < count; ++i) {
+    HealthCheck check;
+    check.node = node.name;
+    r.Varint(&check.create_index);
+    r.Varint(&check.modify_index);
+    if (!internal::ReadCheckFields(r, check)) return Corruption("snapshot: check truncated");
+    if (!node_checks.empty() && check.check_id <= node_checks.rbegin()->first) {
+      return Corruption("snapshot: checks out of order at " + node.name + "/" + check.check_id);
+    }
+    std::string id = check.check_id;
+    node_checks.emplace_hint(node_checks.end(), std::move(id), std::move(check));
+  }
+  if (!node_checks.empty()) checks.emplace(node.name, std::move(node_checks));
+  std::string name = node.name;
+  nodes.emplace_hint(nodes.end(), std::move(name), std::move(node));
+  return Status::Ok();
+}
+
+Result<CatalogTable> ReadCatalogSection(std::string_view body) {
+  Reader r(body);
+  Index nodes_index = 0;
+  Index checks_index = 0;
+  std::uint64_t count = 0;
+  r.Varint(&nodes_index);
+  r.Varint(&checks_index);
+  if (!r.Count(&count)) return Corruption("snapshot: catalog section header truncated");
+  CatalogTable::Nodes nodes;
+  CatalogTable::Checks checks;
+  for (std::uint64_t i = 0; i < count; ++i) RETURN_IF_ERROR(ReadCatalogNode(r, nodes, checks));
+  if (!r.Finish()) return Corruption("snapshot: trailing bytes in the catalog section");
+  return CatalogTable::FromParts(std::move(nodes), std::move(checks), nodes_index, checks_index);
+}
+
+// Reads one section's body into state.
+Status ReadSection(Section section, std::string_view body, StoreState& state) {
+  switch (section) {
+    case Section::kKvs: {
+      Result<KvTable> kv = ReadKvSection(body);
+      if (!kv.ok()) return kv.status();
+      state.kv = std::move(kv).value();
+      return Status::Ok();
+    }
+    case Section::kSessions: {
+      Result<SessionTable> sessions = ReadSessionsSection(body);
+      if (!sessions.ok()) return sessions.status();
+      state.sessions = std::move(sessions).value();
+      return Status::Ok();
+    }
+    case Section::kCatalog: {
+      Result<CatalogTable> catalog = ReadCatalogSection(body);
+      if (!catalog.ok()) return catalog.status();
+      state.catalog = std::move(catalog).value();
+      return Status::Ok();
+    }
+  }
+  return Corruption("snapshot: unknown section");
+}
+
+// Reads the sections after the header into state. Each section of the version must
+// appear exactly once (version 1 has only kvs); any other tag is unknown.
+Status ReadSections(Reader& r, std::uint8_t version, StoreState& state) {
+  const std::uint8_t last_tag = version == 1 ? 1 : 3;
+  std::uint8_t seen = 0;  // bit per tag
   while (r.remaining() > 0) {
     std::uint8_t tag = 0;
     std::string_view body;
     r.U8(&tag);
     if (!r.BytesView(&body)) return Corruption("snapshot: section truncated");
-    if (tag != static_cast<std::uint8_t>(Section::kKvs)) {
+    if (tag == 0 || tag > last_tag) {
       return Corruption("snapshot: unknown section " + std::to_string(tag));
     }
-    if (seen_kvs) return Corruption("snapshot: kv section repeated");
-    Result<KvTable> kv = ReadKvSection(body);
-    if (!kv.ok()) return kv.status();
-    state.kv = std::move(kv).value();
-    seen_kvs = true;
+    if (seen & (1u << tag)) return Corruption("snapshot: section repeated " + std::to_string(tag));
+    seen |= static_cast<std::uint8_t>(1u << tag);
+    RETURN_IF_ERROR(ReadSection(static_cast<Section>(tag), body, state));
   }
-  if (!seen_kvs) return Corruption("snapshot: kv section missing");
+  for (std::uint8_t tag = 1; tag <= last_tag; ++tag) {
+    if (!(seen & (1u << tag)))
+      return Corruption("snapshot: section missing " + std::to_string(tag));
+  }
+  return Status::Ok();
+}
+
+// The invariants between tables that apply maintains.
+Status CheckReferences(const StoreState& state) {
+  for (const auto& [key, entry] : state.kv.entries()) {
+    if (!entry.session.empty() && state.sessions.Find(entry.session) == nullptr) {
+      return Corruption("snapshot: kv entry held by a missing session: " + key);
+    }
+  }
+  for (const auto& [id, session] : state.sessions.sessions()) {
+    if (state.catalog.FindNode(session.node) == nullptr) {
+      return Corruption("snapshot: session on a missing node: " + id);
+    }
+    for (const std::string& check_id : session.CheckIds()) {
+      const HealthCheck* check = state.catalog.FindCheck(session.node, check_id);
+      if (check == nullptr || check->status == HealthStatus::kCritical) {
+        return Corruption("snapshot: session bound to a missing or critical check: " + id);
+      }
+    }
+  }
+  const Index last = state.last_applied_index;
+  if (state.kv.TableIndex() > last || state.sessions.TableIndex() > last ||
+      state.catalog.NodesIndex() > last || state.catalog.ChecksIndex() > last) {
+    return Corruption("snapshot: a table index beyond the last applied index");
+  }
   return Status::Ok();
 }
 
@@ -127,6 +289,10 @@ std::string WriteSnapshot(const StoreState& state) {
   w.Varint(state.last_applied_index);
   w.U8(static_cast<std::uint8_t>(Section::kKvs));
   w.Bytes(WriteKvSection(state.kv));
+  w.U8(static_cast<std::uint8_t>(Section::kSessions));
+  w.Bytes(WriteSessionsSection(state.sessions));
+  w.U8(static_cast<std::uint8_t>(Section::kCatalog));
+  w.Bytes(WriteCatalogSection(state.catalog));
   w.FixedU32(Crc32(out));
   return out;
 }
@@ -143,15 +309,13 @@ Result<StoreState> ReadSnapshot(std::string_view bytes) {
   Reader r(content.substr(kMagic.size()));
   std::uint8_t version = 0;
   r.U8(&version);
-  if (version != kSnapshotVersion) {
+  if (version != 1 && version != kSnapshotVersion) {
     return Corruption("snapshot: unsupported version " + std::to_string(version));
   }
   StoreState state;
   if (!r.Varint(&state.last_applied_index)) return Corruption("snapshot: header truncated");
-  RETURN_IF_ERROR(ReadSections(r, state));
-  if (state.kv.TableIndex() > state.last_applied_index) {
-    return Corruption("snapshot: kv table index beyond the last applied index");
-  }
+  RETURN_IF_ERROR(ReadSections(r, version, state));
+  RETURN_IF_ERROR(CheckReferences(state));
   return state;
 }
 

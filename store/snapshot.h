@@ -1,10 +1,13 @@
 // Snapshots: the whole store state as one versioned, checksummed byte string.
 //
-// WriteSnapshot and ReadSnapshot round-trip a StoreState exactly: every entry, every
-// tombstone, every index and the last applied index. ReadSnapshot treats its input as
-// untrusted: it bounds-checks every read and returns Corruption for a bad checksum, an
-// unknown version or section, truncation, or contents that break a store invariant;
-// it never crashes. The layout is in docs/design/store.md.
+// WriteSnapshot and ReadSnapshot round-trip a StoreState exactly: every entry,
+// tombstone, session, node and check, every index and the last applied index.
+// ReadSnapshot treats its input as untrusted: it bounds-checks every read and returns
+// Corruption for a bad checksum, an unknown version or section, truncation, or
+// contents that break a store invariant (within a table or across tables: a lock held
+// by a missing session, a session on a missing node or bound to a missing or critical
+// check); it never crashes. It also reads version 1 (KV only). The layout is in
+// docs/design/store.md.
 // Thread-safety: pure functions.
 #pragma once
 
@@ -13,20 +16,13 @@
 #include <string_view>
 
 #include "base/status.h"
-#include "store/kv.h"
+#include "store/state.h"
 #include "store/types.h"
 
 namespace roster::store {
 
-// Everything a snapshot captures. The Store owns one.
-struct StoreState {
-  Index last_applied_index = 0;
-  KvTable kv;
-
-  bool operator==(const StoreState&) const = default;
-};
-
-inline constexpr std::uint8_t kSnapshotVersion = 1;
+// The version WriteSnapshot writes. 1: KV only. 2: KV, sessions and catalog.
+inline constexpr std::uint8_t kSnapshotVersion = 2;
 
 std::string WriteSnapshot(const StoreState& state);
 Result<StoreState> ReadSnapshot(std::string_view bytes);

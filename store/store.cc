@@ -1,43 +1,35 @@
 #include "store/store.h"
 
+#include <set>
 #include <utility>
+#include <vector>
 
 #include "base/check.h"
+#include "store/apply.h"
 #include "store/command.h"
 
 namespace roster::store {
 namespace {
 
-// One function per command type: how it changes the tables. Returns the result's ok.
-
-bool ApplyTo(KvTable&, Index, Noop&&, ChangeSet&) { return true; }
-
-bool ApplyTo(KvTable& kv, Index index, KvSet&& c, ChangeSet& changes) {
-  kv.Set(index, std::move(c.key), std::move(c.value), c.flags, changes);
-  return true;
-}
-
-bool ApplyTo(KvTable& kv, Index index, KvCas&& c, ChangeSet& changes) {
-  return kv.Cas(index, std::move(c.key), std::move(c.value), c.flags, c.cas_index, changes);
-}
-
-bool ApplyTo(KvTable& kv, Index index, KvDelete&& c, ChangeSet& changes) {
-  kv.Delete(index, c.key, changes);
-  return true;
-}
-
-bool ApplyTo(KvTable& kv, Index index, KvDeleteCas&& c, ChangeSet& changes) {
-  return kv.DeleteCas(index, c.key, c.cas_index, changes);
-}
-
-bool ApplyTo(KvTable& kv, Index index, KvDeleteTree&& c, ChangeSet& changes) {
-  kv.DeleteTree(index, c.prefix, changes);
-  return true;
-}
-
-bool ApplyTo(KvTable& kv, Index, KvReapTombstones&& c, ChangeSet&) {
-  kv.ReapTombstones(c.up_to_index);
-  return true;
+// The KV events of one applied entry: one per changed key, in the order the entry
+// first touched it, carrying the key's state after the entry.
+std::vector<KvEvent> KvEventsOf(const KvTable& kv, const ChangeSet& changes) {
+  std::vector<KvEvent> events;
+  std::set<std::string_view> seen;
+  for (const ChangedKey& changed : changes.keys) {
+    if (changed.table != Table::kKvs || !seen.insert(changed.key).second) continue;
+    KvEvent event;
+    event.index = changes.index;
+    event.type = KvEventType::kDelete;
+    event.entry.key = changed.key;
+    if (const DirEntry* entry = kv.Find(changed.key)) {
+      CHECK_EQ(entry->modify_index, changes.index) << "changed key not stamped: " << entry->key;
+      event.type = KvEventType::kSet;
+      event.entry = *entry;
+    }
+    events.push_back(std::move(event));
+  }
+  return events;
 }
 
 }  // namespace
@@ -50,10 +42,11 @@ ApplyResult Store::Apply(Index index, std::string_view command) {
                       << decoded.status().ToString();
   ApplyResult result;
   result.changes.index = index;
-  result.ok =
-      std::visit([&](auto&& c) { return ApplyTo(state_.kv, index, std::move(c), result.changes); },
-                 std::move(decoded).value());
+  internal::ApplyContext context{state_, index, result};
+  std::visit([&context](auto&& c) { internal::ApplyCommand(context, std::move(c)); },
+             std::move(decoded).value());
   state_.last_applied_index = index;
+  history_.Record(index, KvEventsOf(state_.kv, result.changes));
   return result;
 }
 
@@ -61,6 +54,7 @@ Status Store::Restore(std::string_view snapshot) {
   Result<StoreState> restored = ReadSnapshot(snapshot);
   if (!restored.ok()) return restored.status();
   state_ = std::move(restored).value();
+  history_.Reset(state_.last_applied_index);
   return Status::Ok();
 }
 

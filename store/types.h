@@ -15,8 +15,9 @@ namespace roster::store {
 using Index = std::uint64_t;
 
 // The store's tables. Watchers name a table, a key in it or a key prefix in it.
-// Only kKvs holds data today; the others are reserved for sessions and the catalog
-// (a per-service watch is a key "web" in kServices).
+// Keys: kKvs by KV key, kSessions by session id, kNodes by node name, kChecks by the
+// check's node name. kServices is reserved for the services issue (a per-service watch
+// will be the key "web" in kServices).
 enum class Table : std::uint8_t {
   kKvs = 0,
   kSessions = 1,

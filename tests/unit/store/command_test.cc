@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include "tests/unit/store/fixtures.h"
+
 // Catch2 defines its own CHECK; it must come after base/check.h (pulled in above).
 // clang-format off
 #include <catch2/catch.hpp>
@@ -12,6 +14,33 @@
 
 namespace roster::store {
 namespace {
+
+using testing::Check;
+
+Session FullSession() {
+  Session session;
+  session.id = "adf4238a-882b-9ddc-4a9d-5b6758e4159e";
+  session.name = "lock";
+  session.node = "n1";
+  session.lock_delay_ms = 15000;
+  session.behavior = SessionBehavior::kDelete;
+  session.ttl_ms = 30000;
+  session.node_checks = {"serfHealth", "disk"};
+  session.service_checks = {ServiceCheckRef{"web", "default"}};
+  return session;
+}
+
+HealthCheck FullCheck() {
+  HealthCheck check;
+  check.check_id = "web";
+  check.name = "web check";
+  check.status = HealthStatus::kWarning;
+  check.notes = "notes";
+  check.output = "HTTP GET: 500";
+  check.service_id = "web-1";
+  check.service_name = "web";
+  return check;
+}
 
 std::vector<Command> EveryCommand() {
   return {
@@ -26,6 +55,22 @@ std::vector<Command> EveryCommand() {
       KvDeleteTree{"web/"},
       KvDeleteTree{""},
       KvReapTombstones{500},
+      KvLock{"k", "v", 1, "session-id"},
+      KvUnlock{"k", "", 0, "session-id"},
+      KvCreateSequential{"queue/", "job", 2, ""},
+      KvCreateSequential{"members/", "", 0, "s"},
+      SessionCreate{FullSession()},
+      SessionCreate{Session{}},
+      SessionDestroy{"adf4238a-882b-9ddc-4a9d-5b6758e4159e"},
+      SessionInvalidate{"adf4238a-882b-9ddc-4a9d-5b6758e4159e"},
+      Txn{},
+      Txn{{TxnKvOp{TxnVerb::kSet, "k", "v", 3, 0, ""}, TxnKvOp{TxnVerb::kCas, "k", "w", 0, 77, ""},
+           TxnKvOp{TxnVerb::kLock, "l", "", 0, 0, "s"},
+           TxnKvOp{TxnVerb::kDeleteCas, "k", "", 0, 1234567890123ull, ""}}},
+      CatalogRegister{"n1", "uuid", "10.0.0.1", {FullCheck(), HealthCheck{}}},
+      CatalogRegister{"n1", "", "", {}},
+      CatalogDeregister{"n1", "serfHealth"},
+      CatalogDeregister{"n1", ""},
   };
 }
 
@@ -46,6 +91,15 @@ TEST_CASE("the first byte is the command type and never changes meaning") {
   CHECK(Encode(KvDeleteCas{"k", 1})[0] == 4);
   CHECK(Encode(KvDeleteTree{"k"})[0] == 5);
   CHECK(Encode(KvReapTombstones{1})[0] == 6);
+  CHECK(Encode(KvLock{})[0] == 7);
+  CHECK(Encode(KvUnlock{})[0] == 8);
+  CHECK(Encode(KvCreateSequential{})[0] == 9);
+  CHECK(Encode(SessionCreate{})[0] == 16);
+  CHECK(Encode(SessionDestroy{})[0] == 17);
+  CHECK(Encode(SessionInvalidate{})[0] == 18);
+  CHECK(Encode(Txn{})[0] == 32);
+  CHECK(Encode(CatalogRegister{})[0] == 48);
+  CHECK(Encode(CatalogDeregister{})[0] == 49);
   CHECK(CommandTypeName(CommandType::kKvSet) == "kv-set");
   CHECK(CommandTypeName(CommandType::kCatalogRegister) == "catalog-register");
   CHECK(CommandTypeName(static_cast<CommandType>(200)) == "unknown");
@@ -64,15 +118,52 @@ TEST_CASE("an unknown command type is refused") {
   CHECK(decoded.status().message() == "unknown command type 200");
 }
 
-TEST_CASE("a reserved command type is refused until it is implemented") {
-  for (CommandType type :
-       {CommandType::kKvLock, CommandType::kKvUnlock, CommandType::kSessionCreate,
-        CommandType::kSessionDestroy, CommandType::kSessionInvalidate, CommandType::kTxn,
-        CommandType::kCatalogRegister, CommandType::kCatalogDeregister}) {
-    Result<Command> decoded = Decode(std::string(1, static_cast<char>(type)));
+TEST_CASE("a type byte alone is refused for every command with fields") {
+  for (const Command& command : EveryCommand()) {
+    if (std::holds_alternative<Noop>(command)) continue;
+    const std::string type = Encode(command).substr(0, 1);
+    Result<Command> decoded = Decode(type);
     REQUIRE_FALSE(decoded.ok());
-    CHECK(decoded.status().message().find("not implemented") != std::string::npos);
+    CHECK(decoded.status().code() == StatusCode::kInvalidArgument);
   }
+}
+
+TEST_CASE("an unknown enum value is refused") {
+  // A session's behavior byte, a check's status byte and a txn op's verb byte.
+  std::string session = Encode(SessionCreate{FullSession()});
+  const std::size_t behavior_at = session.find(std::string("\x01\xb0\xea\x01", 4));
+  REQUIRE(behavior_at != std::string::npos);  // behavior 1, then ttl 30000
+  session[behavior_at] = 2;
+  CHECK_FALSE(Decode(session).ok());
+
+  std::string check = Encode(CatalogRegister{"n", "", "", {Check("c", HealthStatus::kPassing)}});
+  const std::size_t status_at = check.find("c check") + 7;
+  REQUIRE(check[status_at] == 0);
+  check[status_at] = 3;
+  CHECK_FALSE(Decode(check).ok());
+
+  for (std::uint8_t verb : {0, 14, 255}) {
+    std::string txn = Encode(Txn{{TxnKvOp{TxnVerb::kGet, "k", "", 0, 0, ""}}});
+    txn[2] = static_cast<char>(verb);  // type, op count, verb
+    CHECK_FALSE(Decode(txn).ok());
+  }
+}
+
+TEST_CASE("the fields reserved for services must stay empty") {
+  std::string registered = Encode(CatalogRegister{"n", "", "", {}});
+  REQUIRE(registered.back() == 0);  // the service count
+  registered.back() = 1;
+  CHECK_FALSE(Decode(registered).ok());
+
+  std::string deregistered = Encode(CatalogDeregister{"n", "c"});
+  // Type, node "n", service id "", check id "c".
+  REQUIRE(deregistered == std::string("\x31\x01n\x00\x01"
+                                      "c",
+                                      6));
+  CHECK_FALSE(Decode(std::string("\x31\x01n\x01s\x01"
+                                 "c",
+                                 7))
+                  .ok());
 }
 
 TEST_CASE("a command cut short anywhere is refused") {

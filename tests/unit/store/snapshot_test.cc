@@ -5,6 +5,7 @@
 #include "store/command.h"
 #include "store/encoding.h"
 #include "store/store.h"
+#include "tests/unit/store/fixtures.h"
 
 // Catch2 defines its own CHECK; it must come after base/check.h (pulled in above).
 // clang-format off
@@ -13,6 +14,8 @@
 
 namespace roster::store {
 namespace {
+
+using namespace testing;
 
 // A store with entries, flags, binary values, tombstones of both kinds, a reap, and
 // commands after the last KV change (so last applied > table index).
@@ -76,8 +79,136 @@ TEST_CASE("a restored store applies later commands exactly like the original") {
   CHECK(restored.kv().Get("web/a")->value == "3");
 }
 
+// PopulatedStore plus nodes, checks of every status, sessions of both behaviors with
+// node and service checks, and keys they hold.
+Store StoreWithEverything() {
+  Store store = PopulatedStore();
+  HealthCheck web = Check("web", HealthStatus::kWarning);
+  web.service_id = "web-1";
+  web.service_name = "web";
+  web.notes = "notes";
+  web.output = "HTTP GET: 200";
+  Register(
+      store, 13, "n1",
+      {Check("serfHealth", HealthStatus::kPassing), web, Check("down", HealthStatus::kCritical)});
+  Register(store, 14, "n2");
+  Session bound = NewSession("s1", "n1", SessionBehavior::kDelete, {"serfHealth"});
+  bound.service_checks = {ServiceCheckRef{"web", "ns"}};
+  bound.ttl_ms = 10000;
+  CreateSession(store, 15, bound);
+  CreateSession(store, 16, NewSession("s2", "n2"));
+  Lock(store, 17, "web/a", "s1", "held", 9);
+  Lock(store, 18, "lock", "s2");
+  Unlock(store, 19, "lock", "s2");
+  Lock(store, 20, "lock", "s2");
+  return store;
+}
+
+TEST_CASE("a snapshot restores sessions, nodes and checks exactly") {
+  Store original = StoreWithEverything();
+  Store restored;
+  REQUIRE(restored.Restore(original.Snapshot()).ok());
+  CHECK(restored.sessions() == original.sessions());
+  CHECK(restored.catalog() == original.catalog());
+  CHECK(restored.kv() == original.kv());
+  CHECK(restored == original);
+  CHECK(restored.Snapshot() == original.Snapshot());
+  CHECK(restored.sessions().Find("s1")->service_checks ==
+        std::vector<ServiceCheckRef>{{"web", "ns"}});
+  CHECK(restored.catalog().FindCheck("n1", "web")->output == "HTTP GET: 200");
+  CHECK(restored.kv().KeysHeldBy("s1") == std::vector<std::string>{"web/a"});
+  CHECK(restored.sessions().IdsBoundTo("n1", "web") == std::vector<std::string>{"s1"});
+  CHECK(restored.sessions().TableIndex() == 16);
+  CHECK(restored.catalog().NodesIndex() == 14);
+  CHECK(restored.catalog().ChecksIndex() == 13);
+
+  SECTION("and the restored store ends sessions exactly like the original") {
+    for (Store* store : {&original, &restored}) {
+      ApplyResult result = Register(*store, 21, "n1", {Check("web", HealthStatus::kCritical)});
+      CHECK(result.invalidated_sessions.at(0).keys == std::vector<std::string>{"web/a"});
+      Deregister(*store, 22, "n2");
+    }
+    CHECK(restored == original);
+    CHECK(restored.kv().Get("lock")->session.empty());
+  }
+}
+
+TEST_CASE("random histories round-trip through a snapshot and apply alike afterwards") {
+  for (std::uint64_t seed = 1; seed <= 20; ++seed) {
+    INFO("seed " << seed);
+    DeterministicRandom random(seed);
+    Store original;
+    for (Index index = 1; index <= 200; ++index) {
+      original.Apply(index, RandomCommand(random, original));
+    }
+    Store restored;
+    REQUIRE(restored.Restore(original.Snapshot()).ok());
+    REQUIRE(restored == original);
+    for (Index index = 201; index <= 300; ++index) {
+      const std::string command = RandomCommand(random, original);
+      ApplyResult one = original.Apply(index, command);
+      ApplyResult two = restored.Apply(index, command);
+      CHECK(one.ok == two.ok);
+      CHECK(one.error == two.error);
+      CHECK(one.changes == two.changes);
+      CHECK(one.invalidated_sessions == two.invalidated_sessions);
+      CHECK(one.txn == two.txn);
+    }
+    CHECK(restored == original);
+  }
+}
+
+// A check as the catalog stores it: on node n1, stamped with index 1.
+HealthCheck StoredCheck(std::string check_id, HealthStatus status) {
+  HealthCheck check = Check(std::move(check_id), status);
+  check.node = "n1";
+  check.create_index = 1;
+  check.modify_index = 1;
+  return check;
+}
+
+TEST_CASE("a snapshot whose tables contradict each other is Corruption") {
+  auto read = [](const StoreState& state) { return ReadSnapshot(WriteSnapshot(state)).status(); };
+  StoreState state;
+  state.last_applied_index = 9;
+  CatalogTable::Checks checks;
+  checks["n1"]["up"] = StoredCheck("up", HealthStatus::kPassing);
+  checks["n1"]["down"] = StoredCheck("down", HealthStatus::kCritical);
+  state.catalog =
+      *CatalogTable::FromParts({{"n1", Node{"n1", "", "", 1, 1}}}, std::move(checks), 1, 1);
+  REQUIRE(read(state).ok());
+  auto with_session = [&state](Session session) {
+    session.create_index = session.modify_index = 2;
+    StoreState copy = state;
+    copy.sessions = *SessionTable::FromParts({{session.id, session}}, 2);
+    return copy;
+  };
+  REQUIRE(read(with_session(NewSession("s1", "n1", SessionBehavior::kRelease, {"up"}))).ok());
+
+  SECTION("a session on a missing node") {
+    CHECK(read(with_session(NewSession("s1", "n9"))).code() == StatusCode::kCorruption);
+  }
+  SECTION("a session bound to a missing or critical check") {
+    CHECK_FALSE(read(with_session(NewSession("s1", "n1", SessionBehavior::kRelease, {"x"}))).ok());
+    CHECK_FALSE(
+        read(with_session(NewSession("s1", "n1", SessionBehavior::kRelease, {"down"}))).ok());
+  }
+  SECTION("a key held by a missing session") {
+    StoreState copy = with_session(NewSession("s1", "n1"));
+    copy.kv = *KvTable::FromParts({{"k", DirEntry{"k", "v", 0, 3, 3, 1, "ghost"}}}, {}, 3);
+    CHECK_FALSE(read(copy).ok());
+    copy.kv = *KvTable::FromParts({{"k", DirEntry{"k", "v", 0, 3, 3, 1, "s1"}}}, {}, 3);
+    CHECK(read(copy).ok());
+  }
+  SECTION("a table index beyond the last applied index") {
+    StoreState copy = with_session(NewSession("s1", "n1"));
+    copy.last_applied_index = 1;
+    CHECK_FALSE(read(copy).ok());
+  }
+}
+
 TEST_CASE("a truncated snapshot is Corruption and leaves the store unchanged") {
-  const std::string snapshot = PopulatedStore().Snapshot();
+  const std::string snapshot = StoreWithEverything().Snapshot();
   Store store;
   store.Apply(1, Encode(KvSet{"keep", "me", 0}));
   const Store before = store;
@@ -90,7 +221,7 @@ TEST_CASE("a truncated snapshot is Corruption and leaves the store unchanged") {
 }
 
 TEST_CASE("a snapshot with any flipped bit is Corruption") {
-  const std::string snapshot = PopulatedStore().Snapshot();
+  const std::string snapshot = StoreWithEverything().Snapshot();
   for (std::size_t at = 0; at < snapshot.size(); ++at) {
     std::string damaged = snapshot;
     damaged[at] = static_cast<char>(damaged[at] ^ (1 << (at % 8)));
@@ -142,8 +273,17 @@ TEST_CASE("a well-formed snapshot that breaks an invariant is Corruption") {
     CHECK(store.kv().Get("k")->modify_index == 5);
   }
   SECTION("unknown version") {
-    CHECK(store.Restore(Sealed(Header(2, 9) + KvSection(5, "k", 2, 5))).code() ==
+    CHECK(store.Restore(Sealed(Header(3, 9) + KvSection(5, "k", 2, 5))).code() ==
           StatusCode::kCorruption);
+    CHECK(store.Restore(Sealed(Header(0, 9) + KvSection(5, "k", 2, 5))).code() ==
+          StatusCode::kCorruption);
+  }
+  SECTION("version 2 requires the sessions and catalog sections; version 1 allows none") {
+    CHECK_FALSE(store.Restore(Sealed(Header(2, 9) + KvSection(5, "k", 2, 5))).ok());
+    std::string empty_sessions = "\x02";
+    Writer(&empty_sessions).Bytes(std::string("\x00\x00", 2));
+    CHECK_FALSE(
+        store.Restore(Sealed(Header(1, 9) + KvSection(5, "k", 2, 5) + empty_sessions)).ok());
   }
   SECTION("unknown section") {
     std::string unknown = "\x09";
@@ -174,8 +314,10 @@ TEST_CASE("random bytes behind a valid header and checksum never crash the reade
     const std::uint64_t size = random.Uniform(64);
     for (std::uint64_t i = 0; i < size; ++i) body.push_back(static_cast<char>(random.Next()));
     if (random.OneIn(2)) body.insert(0, "\x01");  // often a kv section tag
+    if (random.OneIn(3)) body.insert(0, "\x02");  // or a sessions tag
     Store store;
-    Status status = store.Restore(Sealed(Header(1, random.Uniform(100)) + body));
+    const auto version = static_cast<std::uint8_t>(1 + random.Uniform(2));
+    Status status = store.Restore(Sealed(Header(version, random.Uniform(100)) + body));
     CHECK((status.ok() || status.code() == StatusCode::kCorruption));
   }
 }

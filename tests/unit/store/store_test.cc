@@ -4,8 +4,10 @@
 #include <string>
 #include <vector>
 
+#include "base/random.h"
 #include "store/command.h"
 #include "store/watch_set.h"
+#include "tests/unit/store/fixtures.h"
 
 // Catch2 defines its own CHECK; it must come after base/check.h (pulled in above).
 // clang-format off
@@ -100,6 +102,47 @@ TEST_CASE("replicas applying the same log hold the same state") {
   }
   CHECK(first == second);
   CHECK(first.Snapshot() == second.Snapshot());
+}
+
+TEST_CASE("replicas applying the same random log return the same results and state") {
+  for (std::uint64_t seed = 1; seed <= 10; ++seed) {
+    INFO("seed " << seed);
+    DeterministicRandom random(seed);
+    Store first;
+    Store second;
+    for (Index index = 1; index <= 300; ++index) {
+      const std::string command = testing::RandomCommand(random, first);
+      ApplyResult one = first.Apply(index, command);
+      ApplyResult two = second.Apply(index, command);
+      REQUIRE(one.ok == two.ok);
+      REQUIRE(one.error == two.error);
+      REQUIRE(one.changes == two.changes);
+      REQUIRE(one.invalidated_sessions == two.invalidated_sessions);
+      REQUIRE(one.entry == two.entry);
+      REQUIRE(one.txn == two.txn);
+    }
+    CHECK(first == second);
+    CHECK(first.Snapshot() == second.Snapshot());
+    CHECK(first.history().Read(0, "").events == second.history().Read(0, "").events);
+  }
+}
+
+TEST_CASE("a refused command changes nothing and wakes nobody") {
+  Store store = testing::StoreWithSessions();
+  const Store before = store;
+  for (const std::string& command :
+       {Encode(KvLock{"k", "v", 0, "ghost"}), Encode(KvCreateSequential{"q/", "", 0, "ghost"}),
+        Encode(SessionCreate{testing::NewSession("s9", "ghost-node")})}) {
+    ApplyResult result = store.Apply(store.last_applied_index() + 1, command);
+    CHECK_FALSE(result.ok);
+    CHECK_FALSE(result.error.ok());
+    CHECK(result.changes.empty());
+  }
+  CHECK(store == [&] {
+    Store expected = before;
+    expected.Apply(6, "");
+    return expected;
+  }());
 }
 
 }  // namespace
