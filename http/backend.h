@@ -9,10 +9,13 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "base/status.h"
+#include "store/apply_result.h"
+#include "store/session.h"
 #include "store/store.h"
 #include "store/watch_set.h"
 
@@ -33,10 +36,15 @@ struct ReadMeta {
   Consistency effective = Consistency::kDefault;
 };
 
-// The result of a write that went through Raft.
+// The result of a write that went through Raft (store::ApplyResult, as far as a client
+// sees it). A command the store refused at apply ("invalid session", "Missing node
+// registration") is not an outcome: Apply returns FailedPrecondition with the store's
+// text, which the handlers answer with Consul's 500.
 struct WriteOutcome {
-  bool ok = true;           // false when a CAS-like condition did not hold
+  bool ok = true;           // false when a condition did not hold (CAS, lock, txn)
   std::uint64_t index = 0;  // the log index the command was applied at
+  std::optional<store::DirEntry> entry;  // kv-create-sequential: the entry it created
+  store::TxnOutcome txn;                 // txn: its results, or its errors (ok == false)
 };
 
 // Interest in part of the store (store::WatchKey). Register it BEFORE running the
@@ -71,7 +79,15 @@ class Backend {
   // applied. Waits for a leader up to the configured hold time (7 s), then
   // Unavailable("No cluster leader"). IoError/ResourceExhausted if the cluster cannot
   // persist it. The caller validated the command; it is never half-applied.
+  // Lock-delay (consul-api.md §3.3) is enforced here, on the leader, before Raft: a
+  // KvLock on a key whose holder's session ended less than its lock-delay ago comes
+  // back ok == false without being proposed.
   virtual Result<WriteOutcome> Apply(std::string command) = 0;
+
+  // PUT /v1/session/renew: restarts the session's TTL timer on the leader (forwarded
+  // there; not a Raft write) and returns the session as the leader's store holds it.
+  // NotFound when there is no such session; Unavailable without a leader.
+  virtual Result<store::Session> RenewSession(const std::string& id) = 0;
 
   // Brings the local replica to a point fit for `mode`, then runs `read` with the store
   // held still (no apply runs during it). `read` must not block.

@@ -306,6 +306,14 @@ Result<http::ReadMeta> Node::Read(http::Consistency mode,
   return meta;
 }
 
+Result<store::Session> Node::RenewSession(const std::string& id) {
+  // Not yet forwarded to the leader's timers: answers from the local replica.
+  std::shared_lock<std::shared_mutex> lock(store_mutex_);
+  const store::Session* session = store_.sessions().Find(id);
+  if (session == nullptr) return NotFound("Session id '" + id + "' not found");
+  return *session;
+}
+
 // ---- Backend: status -------------------------------------------------------------------
 
 std::string Node::LeaderAddress() {

@@ -139,6 +139,7 @@ class Node final : public http::Backend {
 
   // http::Backend
   Result<http::WriteOutcome> Apply(std::string command) override;
+  Result<store::Session> RenewSession(const std::string& id) override;
   Result<http::ReadMeta> Read(http::Consistency mode,
                               const std::function<void(const store::Store&)>& read) override;
   std::unique_ptr<http::Watch> NewWatch(std::vector<store::WatchKey> keys) override;

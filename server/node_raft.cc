@@ -168,7 +168,10 @@ void Node::HandleForwardResult(const ForwardResult& result) {
     CompleteProposal(proposal, Status(result.status_code, result.message));
     return;
   }
-  CompleteProposal(proposal, http::WriteOutcome{result.ok, result.index});
+  // TODO(issue 4): the forwarded result carries only ok and index so far; the refused
+  // text, a created sequential entry and txn results need the ForwardResult frame.
+  CompleteProposal(proposal, http::WriteOutcome{.ok = result.ok, .index = result.index,
+                                                .entry = std::nullopt, .txn = {}});
 }
 
 void Node::ProposeConfChange(const consensus::ConfChange& change, std::shared_ptr<Waiter> waiter) {

@@ -106,7 +106,12 @@ void Node::ApplyCommitted(std::vector<consensus::Entry>& entries) {
     proposals_by_index_.erase(it);
     for (Proposal& proposal : proposals) {
       if (proposal.term == entry.term) {
-        CompleteProposal(proposal, http::WriteOutcome{result.ok, entry.index});
+        if (!result.error.ok()) {
+          CompleteProposal(proposal, Status(StatusCode::kFailedPrecondition, result.error.message()));
+        } else {
+          CompleteProposal(proposal, http::WriteOutcome{.ok = result.ok, .index = entry.index,
+                                                        .entry = result.entry, .txn = result.txn});
+        }
       } else {
         // Another leader's entry took this index: ours was never committed. Retry.
         ProposeOrForward(std::move(proposal));

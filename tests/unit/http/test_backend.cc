@@ -49,7 +49,24 @@ Result<WriteOutcome> TestBackend::Apply(std::string command) {
     state.fired = true;
     state.changed.notify_one();
   }
-  return WriteOutcome{result.ok, index};
+  if (!result.error.ok()) {
+    return Status(StatusCode::kFailedPrecondition, result.error.message());
+  }
+  return WriteOutcome{result.ok, index, std::move(result.entry), std::move(result.txn)};
+}
+
+Result<store::Session> TestBackend::RenewSession(const std::string& id) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (!write_error_.ok()) return write_error_;
+  const store::Session* session = store_.sessions().Find(id);
+  if (session == nullptr) return NotFound("Session id '" + id + "' not found");
+  ++renew_count_;
+  return *session;
+}
+
+std::size_t TestBackend::renew_count() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return renew_count_;
 }
 
 Result<ReadMeta> TestBackend::Read(Consistency mode,

@@ -25,6 +25,7 @@ class TestBackend final : public Backend {
   TestBackend();
 
   Result<WriteOutcome> Apply(std::string command) override;
+  Result<store::Session> RenewSession(const std::string& id) override;
   Result<ReadMeta> Read(Consistency mode,
                         const std::function<void(const store::Store&)>& read) override;
   std::unique_ptr<Watch> NewWatch(std::vector<store::WatchKey> keys) override;
@@ -40,6 +41,7 @@ class TestBackend final : public Backend {
   void SetLeaderAddress(std::string address);
   void SetWriteBlockedReason(std::string reason);
   std::size_t apply_count() const;
+  std::size_t renew_count() const;
   std::size_t watch_count() const;  // watches alive now
   std::optional<Consistency> last_read_mode() const;
 
@@ -60,6 +62,7 @@ class TestBackend final : public Backend {
   std::map<store::WatchId, std::shared_ptr<WatchState>> watch_states_;  // guarded by mutex_
   std::size_t watches_alive_ = 0;                                       // guarded by mutex_
   std::size_t apply_count_ = 0;                                         // guarded by mutex_
+  std::size_t renew_count_ = 0;                                         // guarded by mutex_
   Status write_error_;                                                  // guarded by mutex_
   Status read_error_;                                                   // guarded by mutex_
   std::optional<Consistency> last_read_mode_;                           // guarded by mutex_
