@@ -88,7 +88,7 @@ bool Reader::Bytes(std::string* bytes) {
   return true;
 }
 
-std::uint32_t Crc32(std::string_view bytes) {
+std::uint32_t LegacyCrc32(std::string_view bytes) {
   std::uint32_t crc = 0xFFFFFFFFu;
   for (char c : bytes) crc = kCrc32Table[(crc ^ static_cast<std::uint8_t>(c)) & 0xff] ^ (crc >> 8);
   return crc ^ 0xFFFFFFFFu;

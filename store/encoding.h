@@ -57,7 +57,8 @@ class Reader {
   bool ok_ = true;
 };
 
-// CRC-32 (IEEE 802.3, the zlib polynomial) of bytes.
-std::uint32_t Crc32(std::string_view bytes);
+// CRC-32 (IEEE 802.3, the zlib polynomial) of bytes, byte at a time: only for reading
+// snapshots of versions 1 and 2. Everything new uses base/crc32c.h.
+std::uint32_t LegacyCrc32(std::string_view bytes);
 
 }  // namespace roster::store

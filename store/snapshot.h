@@ -22,7 +22,7 @@
 namespace roster::store {
 
 // The version WriteSnapshot writes. 1: KV only. 2: KV, sessions and catalog.
-inline constexpr std::uint8_t kSnapshotVersion = 2;
+inline constexpr std::uint8_t kSnapshotVersion = 3;
 
 std::string WriteSnapshot(const StoreState& state);
 Result<StoreState> ReadSnapshot(std::string_view bytes);
