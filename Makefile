@@ -7,7 +7,7 @@ CMAKE_FLAGS ?=
 # What the sanitizer run builds: the unit-test binaries and the simulator.
 SANITIZE_TARGETS = base_test consensus_test store_test server_test http_test sim_test roster-sim
 
-.PHONY: all setup build dev sim test sanitize bench format clean
+.PHONY: all setup build dev sim test sanitize bench bench-etcd format clean
 
 all: build
 
@@ -37,6 +37,10 @@ sanitize: setup
 
 bench: build
 	$(BUILD)/bin/consensus_bench
+
+# Roster vs etcd, 3 members each on loopback (bench/kv-vs-etcd.sh; QUICK=1 for a smoke run).
+bench-etcd: build
+	ROSTER_BIN=$(BUILD)/bin/roster bench/kv-vs-etcd.sh
 
 format:
 	@git ls-files '*.h' '*.cc' | xargs clang-format -i
