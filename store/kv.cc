@@ -201,8 +201,8 @@ std::vector<std::string> KvTable::DeleteAll(Index index, std::string_view sessio
 
 void KvTable::OpenUndo() {
   CHECK(!undo_.has_value()) << "nested kv undo log";
-  undo_.emplace();
-  undo_->table_index = table_index_;
+  // Not emplace(): clang 14 cannot yet see UndoLog as default-constructible here.
+  undo_ = UndoLog{.table_index = table_index_, .records = {}, .saved_keys = {}};
 }
 
 void KvTable::RollBack() {
