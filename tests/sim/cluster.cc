@@ -31,6 +31,20 @@ T Pick(Random& random, const T (&choices)[N]) {
 
 }  // namespace
 
+const char* WorkloadModeName(WorkloadMode mode) {
+  switch (mode) {
+    case WorkloadMode::kAuto:
+      return "auto";
+    case WorkloadMode::kKv:
+      return "kv";
+    case WorkloadMode::kLocks:
+      return "locks";
+    case WorkloadMode::kMixed:
+      return "mixed";
+  }
+  return "?";
+}
+
 const char* FaultModeName(FaultMode mode) {
   switch (mode) {
     case FaultMode::kNone:
@@ -69,12 +83,7 @@ void Cluster::Setup() {
   settings_.snapshot_interval_entries = random_.Range(4, 32);
   settings_.snapshot_keep_entries = random_.Range(0, 6);
 
-  WorkloadSettings workload;
-  workload.clients = static_cast<int>(random_.Range(2, 5));
-  workload.keys = static_cast<int>(random_.Range(1, 4));
-  workload.think_ms_max = random_.Range(0, 40);
-  workload.op_timeout_ms = 60 * kTickMs;
-  workload_ = std::make_unique<Workload>(this, workload);
+  const std::string clients = SetupWorkloads();
   membership_ = std::make_unique<MembershipDriver>(this);
   faults_ = std::make_unique<FaultInjector>(this, options_.faults, membership_.get());
 
@@ -97,9 +106,40 @@ void Cluster::Setup() {
                      std::to_string(raft.max_inflight_messages) + ", chunk " +
                      std::to_string(raft.snapshot_chunk_bytes) + " B, snapshot every " +
                      std::to_string(settings_.snapshot_interval_entries) + " keeping " +
-                     std::to_string(settings_.snapshot_keep_entries) + ", " +
-                     std::to_string(workload.clients) + " clients on " +
-                     std::to_string(workload.keys) + " keys");
+                     std::to_string(settings_.snapshot_keep_entries) + ", " + clients);
+}
+
+// The KV clients and, unless the run is KV only, the lock clients. A KV-only run draws
+// exactly what runs before the lock workload existed drew, so --workload kv replays
+// their seeds. Returns what runs, for the trace.
+std::string Cluster::SetupWorkloads() {
+  WorkloadMode mode = options_.workload;
+  if (mode == WorkloadMode::kAuto) {
+    mode = Pick(random_,
+                {WorkloadMode::kKv, WorkloadMode::kKv, WorkloadMode::kMixed, WorkloadMode::kLocks});
+  }
+  stats_.workload = mode;
+  WorkloadSettings workload;
+  workload.clients = static_cast<int>(random_.Range(2, 5));
+  workload.keys = static_cast<int>(random_.Range(1, 4));
+  workload.think_ms_max = random_.Range(0, 40);
+  workload.op_timeout_ms = 60 * kTickMs;
+  if (mode == WorkloadMode::kLocks) workload.clients = 0;
+  if (mode == WorkloadMode::kMixed) workload.clients = std::min(workload.clients, 2);
+  workload_ = std::make_unique<Workload>(this, workload);
+  std::string what = std::to_string(workload.clients) + " KV clients on " +
+                     std::to_string(workload.keys) + " keys";
+  if (mode == WorkloadMode::kKv) return what;
+  LockWorkloadSettings locks;
+  locks.clients = static_cast<int>(random_.Range(2, 4));
+  locks.mutexes = static_cast<int>(random_.Range(1, 2));
+  locks.think_ms_max = random_.Range(5, 40);
+  locks.op_timeout_ms = 60 * kTickMs;
+  locks.model_checks = options_.lock_model_checks;
+  locks_ = std::make_unique<LockWorkload>(this, locks);
+  stats_.lock_clients = locks.clients;
+  return what + ", " + std::to_string(locks.clients) + " lock clients on " +
+         std::to_string(locks.mutexes) + " mutexes";
 }
 
 SimResult Cluster::Run() {
@@ -124,6 +164,10 @@ SimResult Cluster::Run() {
   }
   if (!failed()) CheckLogsNow();
   if (!failed()) CheckHistory();
+  if (!failed() && locks_ != nullptr) {
+    if (std::string problem = locks_->Finish(); !problem.empty()) Fail(problem);
+  }
+  if (locks_ != nullptr) stats_.locks = locks_->stats();
   stats_.end_ms = now_ms_;
   stats_.ops_completed = workload_->completed();
   stats_.ops_incomplete = workload_->incomplete();
@@ -136,6 +180,7 @@ void Cluster::Step(bool faults_on) {
   DeliverDue();
   TickNodes();
   workload_->Step();
+  if (locks_ != nullptr) locks_->Step();
   if (faults_on && now_ms_ % kTickMs == 0) faults_->Step();
   membership_->Step();
   RestartDue();
@@ -243,6 +288,7 @@ void Cluster::AfterCrash(SimNode& node) {
                      std::to_string(durable.LastIndex()) + " snapshot " +
                      std::to_string(durable.snapshot().metadata.index));
   workload_->OnNodeDown(node.id());
+  if (locks_ != nullptr) locks_->OnNodeDown(node.id());
   if (restart_at_ms_.count(node.id()) == 0) restart_at_ms_[node.id()] = now_ms_ + 20 * kTickMs;
 }
 
@@ -300,6 +346,7 @@ void Cluster::RetireNode(NodeId id) {
   restart_at_ms_.erase(id);
   armed_at_ms_.erase(id);
   workload_->OnNodeDown(id);
+  if (locks_ != nullptr) locks_->OnNodeDown(id);
   trace_->Record(now_ms_, TraceKind::kFault, id, "retired (removed from the cluster)");
 }
 
@@ -315,6 +362,7 @@ void Cluster::Heal() {
     if (!node->up()) Restart(*node);
   }
   workload_->StartFinalRound();
+  if (locks_ != nullptr) locks_->StartFinalRound();
 }
 
 std::vector<NodeId> Cluster::NodeIds() const {

@@ -3,9 +3,11 @@
 // clock of whole milliseconds:
 //   fault phase  clients run while faults strike, for options.fault_ticks ticks;
 //   heal phase   every fault is lifted and crashed nodes restart; a leader must emerge,
-//                every client must complete a write and a read, and every member must
-//                apply the same log, within a fixed bound (liveness);
-//   final checks log matching over every storage, and linearizability of the history.
+//                every KV client must complete a write and a read, every lock client
+//                acquire and release a lock, and every member must apply the same log,
+//                within a fixed bound (liveness);
+//   final checks log matching over every storage, linearizability of the KV history,
+//                the downstream requests still in flight.
 // The run is a function of options alone: every random choice comes from one
 // DeterministicRandom seeded from options.seed, and every container that is iterated
 // is ordered. Single-threaded; one Cluster per run. Design notes:
@@ -23,6 +25,7 @@
 
 #include "base/random.h"
 #include "tests/sim/checkers.h"
+#include "tests/sim/lock_workload.h"
 #include "tests/sim/network.h"
 #include "tests/sim/sim_node.h"
 #include "tests/sim/trace.h"
@@ -36,11 +39,20 @@ class Workload;
 enum class FaultMode : std::uint8_t { kNone, kNet, kCrash, kAll };
 const char* FaultModeName(FaultMode mode);
 
+// Which clients run: KV clients (linearizability), lock clients (lock_workload.h), or
+// both; kAuto lets each seed choose.
+enum class WorkloadMode : std::uint8_t { kAuto, kKv, kLocks, kMixed };
+const char* WorkloadModeName(WorkloadMode mode);
+
 struct SimOptions {
   std::uint64_t seed = 1;
   int nodes = 0;  // 3, 5 or 7; 0 lets the seed choose
   FaultMode faults = FaultMode::kAll;
   std::uint64_t fault_ticks = 3000;  // length of the fault phase, in (unskewed) ticks
+  WorkloadMode workload = WorkloadMode::kAuto;
+  // false: the lock model does not compare itself with the store (mutation tests of
+  // the client-side lock checks; see LockWorkloadSettings::model_checks).
+  bool lock_model_checks = true;
 };
 
 struct SimStats {
@@ -61,6 +73,9 @@ struct SimStats {
   std::uint64_t end_ms = 0;
   std::uint64_t heal_ms = 0;  // how long the heal phase took to satisfy liveness
   bool linearizability_timed_out = false;
+  WorkloadMode workload = WorkloadMode::kKv;  // what the seed ran (never kAuto)
+  int lock_clients = 0;
+  LockStats locks;
 };
 
 struct SimResult {
@@ -114,6 +129,7 @@ class Cluster : private NodeEnvironment {
   static constexpr std::uint64_t kTickMs = 10;
 
   void Setup();
+  std::string SetupWorkloads();
   void Step(bool faults_on);
   void DeliverDue();
   void Deliver(consensus::Message message);
@@ -157,6 +173,7 @@ class Cluster : private NodeEnvironment {
   consensus::NodeId last_leader_ = consensus::kNoNode;
   consensus::Index bootstrap_last_index_ = 0;  // the founding membership's log
   std::unique_ptr<Workload> workload_;
+  std::unique_ptr<LockWorkload> locks_;  // null when the seed runs no lock clients
   std::unique_ptr<FaultInjector> faults_;
   std::unique_ptr<MembershipDriver> membership_;
   std::uint64_t now_ms_ = 0;

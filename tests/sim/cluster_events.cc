@@ -77,6 +77,7 @@ void Cluster::OnApplied(SimNode& node, const consensus::Entry& entry, const Appl
     membership_->OnCommitted(*change);
   }
   workload_->OnApplied(node, entry, outcome);
+  if (locks_ != nullptr && !failed()) locks_->OnApplied(node, entry, outcome, first);
 }
 
 void Cluster::OnSnapshotInstalled(SimNode& node, const consensus::SnapshotMetadata& metadata) {
@@ -89,6 +90,7 @@ void Cluster::OnSnapshotInstalled(SimNode& node, const consensus::SnapshotMetada
       checker_.OnSnapshotInstalled(node.id(), metadata, machine.digest(), machine.StateHash());
   if (!problem.empty()) Fail(problem);
   workload_->OnSnapshotInstalled(node, metadata.index);
+  if (locks_ != nullptr) locks_->OnSnapshotInstalled(node, metadata.index);
 }
 
 void Cluster::OnSnapshotTaken(SimNode& node, consensus::Index index) {
@@ -99,6 +101,7 @@ void Cluster::OnSnapshotTaken(SimNode& node, consensus::Index index) {
 
 void Cluster::OnReadServed(SimNode& node, const std::string& context) {
   workload_->OnReadServed(node, context);
+  if (locks_ != nullptr) locks_->OnReadServed(node, context);
 }
 
 void Cluster::OnViolation(SimNode& node, std::string what) { Fail(N(node.id()) + ": " + what); }
@@ -129,6 +132,7 @@ void Cluster::CheckLogsNow() {
 // leader's commit index in the same state.
 bool Cluster::Converged() {
   if (!workload_->FinalRoundDone()) return false;
+  if (locks_ != nullptr && !locks_->FinalRoundDone()) return false;
   SimNode* leader = Leader();
   if (leader == nullptr) return false;
   const consensus::Index commit = leader->raw().GetStatus().hard_state.commit;
@@ -163,6 +167,7 @@ std::string Cluster::DescribeState() {
     for (NodeId learner : status.conf_state.learners) out << ' ' << N(learner);
   }
   out << "\n  clients:" << workload_->DescribeClients();
+  if (locks_ != nullptr) out << "\n  lock clients:" << locks_->DescribeClients();
   return out.str();
 }
 

@@ -21,11 +21,12 @@ namespace {
 
 constexpr char kUsage[] =
     R"(usage: roster-sim [--seed S] [--seeds N] [--nodes 3|5|7] [--faults none|net|crash|all]
-                  [--ticks T] [--verbose] [--trace-tail N] [--keep-going] [--help]
+                  [--workload auto|kv|locks|mixed] [--ticks T] [--verbose]
+                  [--trace-tail N] [--keep-going] [--no-lock-model] [--help]
 
 Runs a simulated Roster Raft cluster (real RawNodes applying to the real store, over a
-simulated network, disk and clocks) with KV clients, injected faults and
-safety/liveness/linearizability checkers.
+simulated network, disk and clocks) with KV and lock clients, injected faults and
+safety/liveness/linearizability/lock-safety checkers.
 
   --seed S        first seed (default 1); a seed replays its run to the byte
   --seeds N       run seeds S..S+N-1 (default 1)
@@ -33,10 +34,16 @@ safety/liveness/linearizability checkers.
   --faults MODE   none | net (loss, duplication, delay, partitions) |
                   crash (crashes at every durability step, pauses, clock skew) |
                   all (both, plus membership changes and leader transfers); default all
+  --workload W    kv (KV clients, linearizability) | locks (sessions, locks, ephemeral
+                  keys, fencing) | mixed (both) | auto (each seed picks: kv 2, mixed 1,
+                  locks 1); default auto
   --ticks T       length of the fault phase in ticks of 10 ms (default 3000)
   --verbose       print every trace event as it happens
   --trace-tail N  events kept for the failure report (default 200)
   --keep-going    run every seed even after a failure
+  --no-lock-model the lock model advances without comparing itself with the store, so
+                  only the client-side lock checks (fencing, overlaps) can fail; for
+                  mutation tests of those checks
 Exit status: 0 all seeds passed, 1 a check failed, 2 bad usage.
 )";
 
@@ -62,6 +69,14 @@ std::optional<std::uint64_t> ParseNumber(std::string_view text) {
   return value;
 }
 
+std::optional<WorkloadMode> ParseWorkload(std::string_view text) {
+  for (WorkloadMode mode :
+       {WorkloadMode::kAuto, WorkloadMode::kKv, WorkloadMode::kLocks, WorkloadMode::kMixed}) {
+    if (text == WorkloadModeName(mode)) return mode;
+  }
+  return std::nullopt;
+}
+
 std::optional<FaultMode> ParseFaults(std::string_view text) {
   for (FaultMode mode : {FaultMode::kNone, FaultMode::kNet, FaultMode::kCrash, FaultMode::kAll}) {
     if (text == FaultModeName(mode)) return mode;
@@ -71,11 +86,17 @@ std::optional<FaultMode> ParseFaults(std::string_view text) {
 
 bool IsValueFlag(std::string_view flag) {
   return flag == "--seed" || flag == "--seeds" || flag == "--nodes" || flag == "--faults" ||
-         flag == "--ticks" || flag == "--trace-tail";
+         flag == "--workload" || flag == "--ticks" || flag == "--trace-tail";
 }
 
 // Sets `flag` from `value`; false (after printing why) if the value is bad.
 bool SetValue(std::string_view flag, std::string_view value, Flags* flags) {
+  if (flag == "--workload") {
+    std::optional<WorkloadMode> mode = ParseWorkload(value);
+    if (mode) flags->options.workload = *mode;
+    if (!mode) std::cerr << "roster-sim: unknown workload " << value << "\n";
+    return mode.has_value();
+  }
   if (flag == "--faults") {
     std::optional<FaultMode> mode = ParseFaults(value);
     if (mode) flags->options.faults = *mode;
@@ -106,6 +127,8 @@ bool ParseFlags(int argc, char** argv, Flags* flags) {
       flags->verbose = true;
     } else if (flag == "--keep-going") {
       flags->keep_going = true;
+    } else if (flag == "--no-lock-model") {
+      flags->options.lock_model_checks = false;
     } else if (!IsValueFlag(flag)) {
       std::cerr << "roster-sim: unknown argument " << flag << "\n";
       return false;
@@ -138,16 +161,57 @@ extern "C" void OnAbort(int signal_number) {
   std::raise(signal_number);
 }
 
+// What the lock workload did over all seeds: how often the dangerous cases happened.
+struct LockTotals {
+  std::uint64_t seeds = 0;
+  std::uint64_t seeds_with_overlap = 0;  // two clients believed they held one lock
+  std::uint64_t seeds_with_fenced = 0;   // the downstream rejected a stale holder
+  std::uint64_t acquired = 0;
+  std::uint64_t overlaps = 0;
+  std::uint64_t fenced = 0;
+  std::uint64_t sessions_ended = 0;
+  std::uint64_t ephemeral_deleted = 0;
+
+  void Add(const SimStats& s) {
+    if (s.lock_clients == 0) return;
+    ++seeds;
+    seeds_with_overlap += s.locks.fencing.overlaps > 0;
+    seeds_with_fenced += s.locks.fencing.fenced > 0;
+    acquired += s.locks.acquired;
+    overlaps += s.locks.fencing.overlaps;
+    fenced += s.locks.fencing.fenced;
+    sessions_ended += s.locks.sessions_ended;
+    ephemeral_deleted += s.locks.ephemeral_deleted;
+  }
+  std::string Summary() const {
+    std::ostringstream out;
+    out << "locks: " << seeds << " seeds with lock clients; " << acquired << " acquires, "
+        << overlaps << " overlapping beliefs (on " << seeds_with_overlap << " seeds), " << fenced
+        << " stale requests fenced (on " << seeds_with_fenced << " seeds), " << sessions_ended
+        << " sessions ended, " << ephemeral_deleted << " ephemeral keys deleted with them";
+    return out.str();
+  }
+};
+
 std::string SummaryLine(const SimOptions& options, const SimResult& result) {
   const SimStats& s = result.stats;
   std::ostringstream out;
   out << "seed=" << options.seed << " nodes=" << s.nodes
-      << " faults=" << FaultModeName(options.faults) << " ticks=" << options.fault_ticks
-      << " ops=" << s.ops_completed << " incomplete=" << s.ops_incomplete
-      << " failed=" << s.ops_failed << " elections=" << s.elections
-      << " leader_changes=" << s.leader_changes << " crashes=" << s.crashes
-      << " snapshots_sent=" << s.snapshots_installed << " chunks=" << s.snapshot_chunks
-      << " membership=" << s.membership_changes << " heal_ms=" << s.heal_ms << " result="
+      << " faults=" << FaultModeName(options.faults) << " workload=" << WorkloadModeName(s.workload)
+      << " ticks=" << options.fault_ticks << " ops=" << s.ops_completed
+      << " incomplete=" << s.ops_incomplete << " failed=" << s.ops_failed
+      << " elections=" << s.elections << " leader_changes=" << s.leader_changes
+      << " crashes=" << s.crashes << " snapshots_sent=" << s.snapshots_installed
+      << " chunks=" << s.snapshot_chunks << " membership=" << s.membership_changes
+      << " heal_ms=" << s.heal_ms;
+  if (s.lock_clients > 0) {
+    const LockStats& l = s.locks;
+    out << " locks=acquired:" << l.acquired << ",contended:" << l.contended
+        << ",overlaps:" << l.fencing.overlaps << ",fenced:" << l.fencing.fenced << "/"
+        << l.fencing.accepted + l.fencing.fenced << ",sessions_ended:" << l.sessions_ended
+        << ",ephemeral_deleted:" << l.ephemeral_deleted;
+  }
+  out << " result="
       << (result.ok ? (s.linearizability_timed_out ? "ok(lin-undecided)" : "ok") : "FAIL");
   return out.str();
 }
@@ -168,6 +232,7 @@ int Main(int argc, char** argv) {
   std::uint64_t undecided = 0;
   std::uint64_t ran = 0;
   std::array<std::uint64_t, kCrashPointCount> crashes_at{};
+  LockTotals lock_totals;
   for (std::uint64_t i = 0; i < flags.seeds; ++i, ++ran) {
     SimOptions options = flags.options;
     options.seed = flags.options.seed + i;
@@ -179,6 +244,7 @@ int Main(int argc, char** argv) {
     g_current_trace = nullptr;
     std::cout << SummaryLine(options, result) << "\n";
     undecided += result.stats.linearizability_timed_out;
+    lock_totals.Add(result.stats);
     for (int p = 0; p < kCrashPointCount; ++p) crashes_at[p] += result.stats.crashes_at[p];
     if (result.ok) continue;
     ++failures;
@@ -191,7 +257,10 @@ int Main(int argc, char** argv) {
     std::cout << "replay: roster-sim --seed " << options.seed << " --faults "
               << FaultModeName(options.faults) << " --ticks " << options.fault_ticks
               << (options.nodes != 0 ? " --nodes " + std::to_string(options.nodes) : "")
-              << " --verbose\n";
+              << (options.workload != WorkloadMode::kAuto
+                      ? std::string(" --workload ") + WorkloadModeName(options.workload)
+                      : "")
+              << (options.lock_model_checks ? "" : " --no-lock-model") << " --verbose\n";
     if (!flags.keep_going) {
       ++ran;
       break;
@@ -205,6 +274,7 @@ int Main(int argc, char** argv) {
       std::cout << ' ' << CrashPointName(static_cast<CrashPoint>(p)) << '=' << crashes_at[p];
     }
     std::cout << "\n";
+    if (lock_totals.seeds > 0) std::cout << lock_totals.Summary() << "\n";
   }
   std::cout.flush();
   return failures == 0 ? 0 : 1;

@@ -47,6 +47,63 @@ bool GetIds(store::Reader& reader, std::vector<consensus::NodeId>* ids) {
 
 std::string Op(std::uint64_t flags) { return " op=" + std::to_string(flags); }
 
+std::string By(const std::string& session) { return session.empty() ? "" : " by " + session; }
+
+std::string DescribeTxnOp(const store::TxnKvOp& op) {
+  std::string out = std::string(store::TxnVerbName(op.verb)) + " " + op.key;
+  if (op.verb == store::TxnVerb::kLock || op.verb == store::TxnVerb::kUnlock ||
+      op.verb == store::TxnVerb::kCheckSession) {
+    out += By(op.session);
+  }
+  return out;
+}
+
+std::string DescribeSessionCreate(const store::Session& session) {
+  std::string checks;
+  for (const std::string& id : session.CheckIds()) checks += (checks.empty() ? "" : ",") + id;
+  return "session-create " + session.id + " on " + session.node + " checks=[" + checks +
+         "] behavior=" + std::string(store::SessionBehaviorName(session.behavior));
+}
+
+std::string DescribeRegister(const store::CatalogRegister& c) {
+  std::string out = "catalog-register " + c.node;
+  for (const store::HealthCheck& check : c.checks) {
+    out += " " + check.check_id + "=" + std::string(store::HealthStatusName(check.status));
+  }
+  return out;
+}
+
+// The commands the lock workload sends (sessions, locks, catalog), or "" for others.
+std::string DescribeLockCommand(const store::Command& command) {
+  if (const auto* c = std::get_if<store::KvLock>(&command))
+    return "lock " + c->key + By(c->session);
+  if (const auto* c = std::get_if<store::KvUnlock>(&command)) {
+    return "unlock " + c->key + By(c->session);
+  }
+  if (const auto* c = std::get_if<store::KvCreateSequential>(&command)) {
+    return "sequential " + c->prefix + By(c->session);
+  }
+  if (const auto* c = std::get_if<store::SessionCreate>(&command)) {
+    return DescribeSessionCreate(c->session);
+  }
+  if (const auto* c = std::get_if<store::SessionDestroy>(&command)) {
+    return "session-destroy " + c->id;
+  }
+  if (const auto* c = std::get_if<store::SessionInvalidate>(&command)) {
+    return "session-invalidate " + c->id;
+  }
+  if (const auto* c = std::get_if<store::CatalogRegister>(&command)) return DescribeRegister(*c);
+  if (const auto* c = std::get_if<store::CatalogDeregister>(&command)) {
+    return "catalog-deregister " + c->node + (c->check_id.empty() ? "" : "/" + c->check_id);
+  }
+  if (const auto* c = std::get_if<store::Txn>(&command)) {
+    std::string out = "txn[";
+    for (const store::TxnKvOp& op : c->ops) out += (out.size() > 4 ? "; " : "") + DescribeTxnOp(op);
+    return out + "]";
+  }
+  return "";
+}
+
 }  // namespace
 
 std::uint64_t OpIdOf(const store::Command& command) {
@@ -56,6 +113,7 @@ std::uint64_t OpIdOf(const store::Command& command) {
 }
 
 std::string DescribeCommand(const store::Command& command) {
+  if (std::string lock = DescribeLockCommand(command); !lock.empty()) return lock;
   return std::visit(
       [](const auto& c) -> std::string {
         using T = std::decay_t<decltype(c)>;
