@@ -78,6 +78,18 @@ Endpoint LocalEndpoint(int fd) {
   return ToEndpoint(address);
 }
 
+// The socket this thread serves (CurrentConnectionSocket); -1 between connections.
+thread_local int current_connection_socket = -1;
+
+// Sets current_connection_socket for the life of one connection on this thread.
+class CurrentSocketScope {
+ public:
+  explicit CurrentSocketScope(int fd) { current_connection_socket = fd; }
+  ~CurrentSocketScope() { current_connection_socket = -1; }
+  CurrentSocketScope(const CurrentSocketScope&) = delete;
+  CurrentSocketScope& operator=(const CurrentSocketScope&) = delete;
+};
+
 // httplib::Stream over a connected socket: buffered reads (httplib reads request
 // lines a byte at a time), and every wait bounded by a timeout and the stop signal.
 class SocketStream final : public httplib::Stream {
@@ -160,6 +172,8 @@ void PrepareRequest(httplib::Request& request, const char* route) {
 
 }  // namespace
 
+int CurrentConnectionSocket() { return current_connection_socket; }
+
 bool ClientConnectionLimiter::Acquire(const std::string& ip) {
   if (per_client_max_ == 0) return true;
   std::lock_guard<std::mutex> lock(mutex_);
@@ -237,6 +251,7 @@ void Listener::ServeConnection(int fd) {
   } release{limiter_, peer.ip};
 
   SocketStream stream(fd, stop_fd_, options_, std::move(peer));
+  const CurrentSocketScope current(fd);
   const auto serve = [](httplib::Request& request) { PrepareRequest(request, kRouteServe); };
   for (std::size_t served = 0; served < options_.keep_alive_requests_max; ++served) {
     if (!stream.WaitForRequest()) return;

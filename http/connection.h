@@ -53,6 +53,12 @@ class ClientConnectionLimiter {
 inline constexpr char kRouteServe[] = "/";
 inline constexpr char kRouteTooManyConnections[] = "/too-many-connections";
 
+// The socket of the connection the calling thread is serving, or -1 when it serves
+// none. A streamed reply (GET /v1/watch) uses it to see, without blocking, whether the
+// client is still there and whether it takes more bytes: httplib's sink only writes.
+// Valid while the calling thread runs that connection's request.
+int CurrentConnectionSocket();
+
 class Listener final : public httplib::Server {
  public:
   explicit Listener(const HttpOptions& options);

@@ -5,13 +5,17 @@
 // the Backend (thread-safe by contract) and the immutable options.
 #pragma once
 
+#include <chrono>
+#include <functional>
 #include <optional>
 #include <stop_token>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
 #include "http/backend.h"
+#include "http/blocking.h"
 #include "http/json_mapping.h"
 #include "http/options.h"
 #include "http/params.h"
@@ -24,13 +28,37 @@ struct ApiRequest {
   std::string path;    // percent-decoded
   Query query;
   const std::string& body;
+  // A request header's value ("" when absent); names match without regard to case.
+  std::function<std::string(const char* name)> header;
 };
+
+// Where a streamed reply body goes (GET /v1/watch): chunks of the HTTP response, on
+// the connection's own thread. server.cc implements it over httplib's chunked sink and
+// the connection's socket.
+class StreamWriter {
+ public:
+  virtual ~StreamWriter() = default;
+  // Sends bytes as one chunk (not empty). False once the connection is broken; blocks
+  // while the socket is full, at most the server's write timeout.
+  virtual bool Write(std::string_view bytes) = 0;
+  // Waits up to timeout for the socket to take more bytes; false if it still cannot.
+  virtual bool WaitWritable(std::chrono::milliseconds timeout) = 0;
+  // True once the client has closed its end (or the connection broke).
+  virtual bool ClientGone() = 0;
+};
+
+// Produces a streamed body. Returns true to end it cleanly (the last chunk follows),
+// false to drop the connection without it (a client that cannot be written to).
+using StreamProducer = std::function<bool(StreamWriter& writer)>;
 
 struct Reply {
   int status = 200;
   std::string content_type;  // empty: none (an empty 404 or 200)
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers;
+  // Set for a streamed reply: the body is what `stream` writes, chunk by chunk, after
+  // the status and headers have gone out; `body` is unused.
+  StreamProducer stream;
 };
 
 struct HandlerContext {
@@ -56,8 +84,27 @@ std::optional<Reply> CheckDatacenter(const HandlerContext& context, const Query&
 // X-Consul-LastContact and X-Consul-Effective-Consistency.
 void AddReadHeaders(const ReadMeta& meta, store::Index index, Reply& reply);
 
+// The blocking-query bounds the options set.
+inline BlockingLimits BlockingLimitsOf(const HttpOptions& options) {
+  return BlockingLimits{options.wait_default_ms, options.wait_max_ms};
+}
+
 // GET|PUT|DELETE /v1/kv/<key> (kv_handlers.cc).
 Reply HandleKv(const HandlerContext& context, const ApiRequest& request);
+
+// /v1/session/* (session_handlers.cc).
+Reply HandleSessionCreate(const HandlerContext& context, const ApiRequest& request);
+Reply HandleSessionDestroy(const HandlerContext& context, const ApiRequest& request);
+Reply HandleSessionRenew(const HandlerContext& context, const ApiRequest& request);
+Reply HandleSessionInfo(const HandlerContext& context, const ApiRequest& request);
+Reply HandleSessionNode(const HandlerContext& context, const ApiRequest& request);
+Reply HandleSessionList(const HandlerContext& context, const ApiRequest& request);
+
+// PUT /v1/txn (txn_handlers.cc).
+Reply HandleTxn(const HandlerContext& context, const ApiRequest& request);
+
+// GET /v1/watch, Roster's streaming watch (watch_handler.cc).
+Reply HandleWatch(const HandlerContext& context, const ApiRequest& request);
 
 // status_handlers.cc
 Reply HandleStatusLeader(const HandlerContext& context, const ApiRequest& request);

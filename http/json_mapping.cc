@@ -3,6 +3,7 @@
 #include <cstdint>
 
 #include "http/params.h"
+#include "http/session_params.h"
 
 namespace roster::http {
 namespace {
@@ -111,6 +112,62 @@ Json StringListJson(const std::vector<std::string>& strings) {
   Json list = Json::array();
   for (const std::string& s : strings) list.push_back(s);
   return list;
+}
+
+Json SessionJson(const store::Session& session) {
+  Json service_checks = nullptr;  // Go's nil slice
+  for (const store::ServiceCheckRef& check : session.service_checks) {
+    service_checks.push_back({{"ID", check.id}, {"Namespace", check.namespace_name}});
+  }
+  Json json = Json::object();
+  json["ID"] = session.id;
+  json["Name"] = session.name;
+  json["Node"] = session.node;
+  json["LockDelay"] = session.lock_delay_ms * 1'000'000;  // a Go time.Duration
+  json["Behavior"] = store::SessionBehaviorName(session.behavior);
+  json["TTL"] = SessionTtlString(session.ttl_ms);
+  json["NodeChecks"] = StringListJson(session.node_checks);
+  json["ServiceChecks"] = std::move(service_checks);
+  json["CreateIndex"] = session.create_index;
+  json["ModifyIndex"] = session.modify_index;
+  return json;
+}
+
+Json SessionsJson(const std::vector<store::Session>& sessions) {
+  Json list = Json::array();
+  for (const store::Session& session : sessions) list.push_back(SessionJson(session));
+  return list;
+}
+
+Json TxnOutcomeJson(const store::TxnOutcome& outcome) {
+  Json results = nullptr;
+  for (const store::TxnResult& result : outcome.results) {
+    results.push_back({{"KV", DirEntryJson(result.kv)}});
+  }
+  Json errors = nullptr;
+  for (const store::TxnError& error : outcome.errors) {
+    errors.push_back({{"OpIndex", error.op_index}, {"What", error.what}});
+  }
+  Json json = Json::object();
+  json["Results"] = std::move(results);
+  json["Errors"] = std::move(errors);
+  return json;
+}
+
+Json KvEventJson(const store::KvEvent& event) {
+  const store::DirEntry& entry = event.entry;
+  Json json = Json::object();
+  json["Index"] = event.index;
+  json["Op"] = event.type == store::KvEventType::kSet ? "set" : "delete";
+  json["Key"] = entry.key;
+  if (event.type == store::KvEventType::kDelete) return json;
+  json["Value"] = entry.value.empty() ? Json(nullptr) : Json(Base64Encode(entry.value));
+  json["Flags"] = entry.flags;
+  if (!entry.session.empty()) json["Session"] = entry.session;
+  json["CreateIndex"] = entry.create_index;
+  json["ModifyIndex"] = entry.modify_index;
+  json["LockIndex"] = entry.lock_index;
+  return json;
 }
 
 Json RaftConfigurationJson(const RaftConfiguration& configuration) {

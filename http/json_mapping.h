@@ -11,7 +11,10 @@
 #include <vector>
 
 #include "http/backend.h"
+#include "store/apply_result.h"
+#include "store/history.h"
 #include "store/kv.h"
+#include "store/session.h"
 
 namespace roster::http {
 
@@ -25,6 +28,19 @@ Json DirEntryJson(const store::DirEntry& entry);
 // Always a list, even for one entry.
 Json DirEntriesJson(const std::vector<store::DirEntry>& entries);
 Json StringListJson(const std::vector<std::string>& strings);
+// Consul's Session: ID, Name, Node, LockDelay (nanoseconds), Behavior, TTL ("30s" or
+// ""), NodeChecks, ServiceChecks ([{ID, Namespace}] or null), CreateIndex, ModifyIndex.
+// The deprecated Checks is left out (Roster folds it into NodeChecks).
+Json SessionJson(const store::Session& session);
+// Always a list ([] when empty).
+Json SessionsJson(const std::vector<store::Session>& sessions);
+// Consul's TxnResponse: {"Results": [{"KV": DirEntry}...] or null, "Errors":
+// [{"OpIndex": n, "What": "..."}...] or null}.
+Json TxnOutcomeJson(const store::TxnOutcome& outcome);
+// One line of the streaming watch (GET /v1/watch, Roster's extension): {"Index", "Op":
+// "set", "Key", "Value" (base64 or null), "Flags", "Session" (left out when empty),
+// "CreateIndex", "ModifyIndex", "LockIndex"}, or {"Index", "Op": "delete", "Key"}.
+Json KvEventJson(const store::KvEvent& event);
 // {"Servers":[{ID, Node, Address, Leader, ProtocolVersion, Voter}], "Index": n}
 Json RaftConfigurationJson(const RaftConfiguration& configuration);
 // The part of Consul's /v1/agent/self that clients read (Config.Datacenter for

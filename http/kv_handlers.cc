@@ -1,7 +1,8 @@
-// GET|PUT|DELETE /v1/kv/<key> (consul-api.md §1.4, §2). Parsing and validation live in
-// kv_params.cc; here a parsed request meets the backend: reads through a blocking
-// query, writes as one store command through Raft. Everything is validated before
-// Backend::Apply, so nothing is ever half-applied.
+// GET|PUT|DELETE /v1/kv/<key> (consul-api.md §1.4, §2), with locks (?acquire,
+// ?release) and Roster's ?sequential. Parsing and validation live in kv_params.cc;
+// here a parsed request meets the backend: reads through a blocking query, writes as
+// one store command through Raft. Everything is validated before Backend::Apply, so
+// nothing is ever half-applied.
 #include <string>
 #include <utility>
 #include <vector>
@@ -48,10 +49,6 @@ store::WatchKey WatchKeyFor(const KvRead& read) {
   return store::WatchKey::Prefix(store::Table::kKvs, read.key);
 }
 
-BlockingLimits LimitsOf(const HttpOptions& options) {
-  return BlockingLimits{options.wait_default_ms, options.wait_max_ms};
-}
-
 Reply KvReadReply(const KvRead& read, const KvFound& found, bool pretty) {
   const bool keys_mode = read.mode == KvReadMode::kKeys;
   const bool nothing = keys_mode ? found.keys.empty() : found.entries.empty();
@@ -79,19 +76,31 @@ Reply KvGet(const HandlerContext& context, std::string key, const ApiRequest& re
   query.watch_keys = {WatchKeyFor(*read)};
   query.run = [&](const store::Store& store) { return RunKvRead(*read, store, found); };
   Result<BlockingResult> result =
-      RunBlockingQuery(context.backend, query, LimitsOf(context.options), context.stop);
+      RunBlockingQuery(context.backend, query, BlockingLimitsOf(context.options), context.stop);
   if (!result.ok()) return StatusReply(result.status());
   Reply reply = KvReadReply(*read, found, options.pretty);
   AddReadHeaders(result->meta, result->index, reply);
   return reply;
 }
 
-// Proposes the command; a plain set or delete always answers `true`, the CAS forms
-// whether they applied.
+// Proposes the command; a plain set or delete always answers `true`, the CAS and lock
+// forms whether they applied, ?sequential the entry it created. A command refused at
+// apply (an unknown session) is FailedPrecondition with the store's text: a 500.
 Reply ApplyKvWrite(const HandlerContext& context, const KvWrite& write, bool pretty) {
   Result<WriteOutcome> outcome = context.backend.Apply(store::Encode(write.command));
   if (!outcome.ok()) return StatusReply(outcome.status());
-  return JsonReply(Json(write.reply_outcome ? outcome->ok : true), pretty);
+  switch (write.reply) {
+    case KvWriteReply::kTrue:
+      return JsonReply(Json(true), pretty);
+    case KvWriteReply::kOutcome:
+      return JsonReply(Json(outcome->ok), pretty);
+    case KvWriteReply::kEntry:
+      if (!outcome->entry.has_value()) {
+        return TextReply(500, "The sequential key was not created (the server did not report it)");
+      }
+      return JsonReply(DirEntryJson(*outcome->entry), pretty);
+  }
+  return TextReply(500, "Internal error: unknown KV reply");  // unreachable
 }
 
 Reply KvPut(const HandlerContext& context, std::string key, const ApiRequest& request,

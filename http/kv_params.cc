@@ -1,5 +1,6 @@
 #include "http/kv_params.h"
 
+#include <algorithm>
 #include <initializer_list>
 #include <optional>
 #include <string_view>
@@ -60,24 +61,42 @@ Result<KvRead> ParseKvRead(std::string key, const Query& query) {
 
 Result<KvWrite> ParseKvPut(std::string key, const Query& query, std::string value,
                            std::size_t key_bytes_max) {
-  if (key.empty()) return MissingKeyName();
+  const bool sequential = query.Has("sequential");
+  if (key.empty() && !sequential) return MissingKeyName();
   RETURN_IF_ERROR(CheckConflicting(query, {"cas", "acquire", "release"}));
+  RETURN_IF_ERROR(CheckConflicting(query, {"sequential", "cas"}));
+  RETURN_IF_ERROR(CheckConflicting(query, {"sequential", "release"}));
   std::optional<std::uint64_t> flags;
   RETURN_IF_ERROR(ParseUint64Param(query, "flags", "integer", &flags));
   std::optional<std::uint64_t> cas;
   RETURN_IF_ERROR(ParseUint64Param(query, "cas", "integer (a ModifyIndex)", &cas));
-  if (query.Has("acquire") || query.Has("release")) {
-    return InvalidArgument(
-        "Locks are not implemented yet: ?acquire and ?release need sessions, which this "
-        "version of Roster does not have");
+  const std::optional<std::string_view> acquire = query.Get("acquire");
+  const std::optional<std::string_view> release = query.Get("release");
+  if ((acquire.has_value() && acquire->empty()) || (release.has_value() && release->empty())) {
+    return FailedPrecondition("missing session");
   }
-  RETURN_IF_ERROR(CheckKeyLength(key, key_bytes_max));
+  RETURN_IF_ERROR(CheckKeyLength(
+      key, sequential ? key_bytes_max - std::min(key_bytes_max, kSequentialSuffixBytes)
+                      : key_bytes_max));
   KvWrite write;
-  if (cas.has_value()) {
-    write.command = store::KvCas{std::move(key), std::move(value), flags.value_or(0), *cas};
-    write.reply_outcome = true;
+  const std::uint64_t flag_bits = flags.value_or(0);
+  if (sequential) {
+    write.command = store::KvCreateSequential{std::move(key), std::move(value), flag_bits,
+                                              std::string(acquire.value_or(""))};
+    write.reply = KvWriteReply::kEntry;
+  } else if (acquire.has_value()) {
+    write.command =
+        store::KvLock{std::move(key), std::move(value), flag_bits, std::string(*acquire)};
+    write.reply = KvWriteReply::kOutcome;
+  } else if (release.has_value()) {
+    write.command =
+        store::KvUnlock{std::move(key), std::move(value), flag_bits, std::string(*release)};
+    write.reply = KvWriteReply::kOutcome;
+  } else if (cas.has_value()) {
+    write.command = store::KvCas{std::move(key), std::move(value), flag_bits, *cas};
+    write.reply = KvWriteReply::kOutcome;
   } else {
-    write.command = store::KvSet{std::move(key), std::move(value), flags.value_or(0)};
+    write.command = store::KvSet{std::move(key), std::move(value), flag_bits};
   }
   return write;
 }
@@ -94,7 +113,7 @@ Result<KvWrite> ParseKvDelete(std::string key, const Query& query, std::size_t k
     write.command = store::KvDeleteTree{std::move(key)};
   } else if (cas.has_value()) {
     write.command = store::KvDeleteCas{std::move(key), *cas};
-    write.reply_outcome = true;
+    write.reply = KvWriteReply::kOutcome;
   } else {
     write.command = store::KvDelete{std::move(key)};
   }

@@ -5,7 +5,8 @@
 //
 // Pure: no store, backend or httplib, so the fuzzer drives it. Every error here is a
 // 400 (InvalidArgument); the value-size limit (413) and the datacenter check are the
-// handler's. Thread-safety: plain values and pure functions.
+// handler's; the one exception is an empty session (see ParseKvPut). Thread-safety:
+// plain values and pure functions.
 #pragma once
 
 #include <cstddef>
@@ -34,13 +35,28 @@ struct KvRead {
 // ("Missing key name").
 Result<KvRead> ParseKvRead(std::string key, const Query& query);
 
-struct KvWrite {
-  store::Command command;      // valid: ready for store::Encode
-  bool reply_outcome = false;  // the CAS forms answer whether they applied; others `true`
+// What a KV write answers.
+enum class KvWriteReply {
+  kTrue,     // a plain set or delete: always `true`, as in Consul
+  kOutcome,  // cas, acquire, release: whether it applied
+  kEntry,    // ?sequential (Roster): the created entry, as a JSON object
 };
 
+struct KvWrite {
+  store::Command command;  // valid: ready for store::Encode
+  KvWriteReply reply = KvWriteReply::kTrue;
+};
+
+// The digits ?sequential appends to the prefix: the creating index, zero-padded.
+inline constexpr std::size_t kSequentialSuffixBytes = 20;
+
 // PUT /v1/kv/<key>, the body being the value. ?flags=<uint64>; ?cas=<index> (0: only
-// if absent). ?acquire and ?release are refused until sessions exist.
+// if absent); ?acquire=<session> (KvLock) or ?release=<session> (KvUnlock); at most
+// one of cas, acquire and release. ?sequential (Roster's extension) creates
+// <key><20-digit index> (KvCreateSequential), acquired by the session when ?acquire is
+// given too; the key may be empty there; with cas or release it is a 400.
+// An empty ?acquire= or ?release= is FailedPrecondition "missing session": Consul's
+// 500 from the store, answered here without a log entry.
 Result<KvWrite> ParseKvPut(std::string key, const Query& query, std::string value,
                            std::size_t key_bytes_max);
 

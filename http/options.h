@@ -41,6 +41,25 @@ struct HttpOptions {
   std::chrono::milliseconds wait_default_ms{5 * 60 * 1000};
   std::chrono::milliseconds wait_max_ms{10 * 60 * 1000};
 
+  // Transactions (PUT /v1/txn): Consul's txn_max_req_len (never below
+  // kv_value_bytes_max, as in Consul) and the op limit; 413 beyond either.
+  std::size_t txn_body_bytes_max = 512 * 1024;
+  std::size_t txn_ops_max = store::kTxnOpsMax;
+
+  // Sessions (consul-api.md §3.2): a TTL is "" or within these bounds (Consul's
+  // session_ttl_min and its fixed 24 h maximum).
+  std::chrono::milliseconds session_ttl_min_ms{10'000};
+  std::chrono::milliseconds session_ttl_max_ms{24 * 60 * 60 * 1000};
+
+  // The streaming watch (GET /v1/watch; docs/api.md, "Streaming watch").
+  // A progress line goes out after this long without any other line.
+  std::chrono::milliseconds watch_progress_interval_ms{10'000};
+  // A stream whose client takes no bytes for this long while lines wait is cut off.
+  std::chrono::milliseconds watch_stall_timeout_ms{10'000};
+  // Events read from the history per batch (a batch always ends at an index boundary,
+  // so one index with more events is still read whole). Bounds a stream's memory.
+  std::size_t watch_batch_events_max = 256;
+
   // Connections. An idle keep-alive connection is closed after keep_alive_timeout_ms
   // (clients such as Go's reopen transparently); after keep_alive_requests_max
   // requests the response says "Connection: close".

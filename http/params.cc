@@ -62,27 +62,6 @@ std::string QueryEscape(std::string_view text) {
   return out;
 }
 
-// Go's %q, close enough for echoing a parameter in a message.
-std::string GoQuote(std::string_view text) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out = "\"";
-  for (char c : text) {
-    const auto byte = static_cast<unsigned char>(c);
-    if (c == '"' || c == '\\') {
-      out.push_back('\\');
-      out.push_back(c);
-    } else if (byte < 0x20 || byte == 0x7f) {
-      out += "\\x";
-      out.push_back(kHex[byte >> 4]);
-      out.push_back(kHex[byte & 0xF]);
-    } else {
-      out.push_back(c);
-    }
-  }
-  out.push_back('"');
-  return out;
-}
-
 // Go's time.leadingInt: consumes [0-9]*; nullopt on overflow past 2^63.
 std::optional<std::uint64_t> LeadingInt(std::string_view& s) {
   std::uint64_t x = 0;
@@ -167,6 +146,73 @@ std::optional<std::uint64_t> DurationTerm(std::string_view& s) {
 }
 
 }  // namespace
+
+std::string GoQuote(std::string_view text) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out = "\"";
+  for (char c : text) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (c == '"' || c == '\\') {
+      out.push_back('\\');
+      out.push_back(c);
+    } else if (byte < 0x20 || byte == 0x7f) {
+      out += "\\x";
+      out.push_back(kHex[byte >> 4]);
+      out.push_back(kHex[byte & 0xF]);
+    } else {
+      out.push_back(c);
+    }
+  }
+  out.push_back('"');
+  return out;
+}
+
+namespace {
+
+// Go's fmtFrac: the fraction of value / 10^precision (".125"), trailing zeros and a
+// zero fraction left out, prepended to out; returns value / 10^precision.
+std::uint64_t PrependFraction(std::uint64_t value, int precision, std::string& out) {
+  std::string digits;
+  bool print = false;
+  for (int i = 0; i < precision; ++i) {
+    const auto digit = static_cast<char>('0' + value % 10);
+    print = print || digit != '0';
+    if (print) digits.insert(digits.begin(), digit);
+    value /= 10;
+  }
+  if (print) out.insert(0, "." + digits);
+  return value;
+}
+
+}  // namespace
+
+std::string FormatGoDuration(std::chrono::nanoseconds duration) {
+  const bool negative = duration.count() < 0;
+  // Two's complement negation, as Go does, so that the minimum int64 works too.
+  std::uint64_t u = static_cast<std::uint64_t>(duration.count());
+  if (negative) u = ~u + 1;
+  std::string out;
+  if (u < 1'000'000'000) {
+    if (u == 0) return "0s";
+    const char* unit = u < 1'000 ? "ns" : u < 1'000'000 ? "\u00b5s" : "ms";
+    const int precision = u < 1'000 ? 0 : u < 1'000'000 ? 3 : 6;
+    out = unit;
+    u = PrependFraction(u, precision, out);
+    out.insert(0, std::to_string(u));
+  } else {
+    out = "s";
+    u = PrependFraction(u, 9, out);  // u is now whole seconds
+    out.insert(0, std::to_string(u % 60));
+    u /= 60;  // minutes
+    if (u > 0) {
+      out.insert(0, std::to_string(u % 60) + "m");
+      u /= 60;  // hours
+      if (u > 0) out.insert(0, std::to_string(u) + "h");
+    }
+  }
+  if (negative) out.insert(0, "-");
+  return out;
+}
 
 Query Query::Parse(std::string_view raw) {
   Query query;

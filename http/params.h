@@ -59,6 +59,14 @@ Result<Target> ParseTarget(std::string_view raw_target);
 // "0" alone is zero. Fails on a missing or unknown unit and on int64 overflow.
 Result<std::chrono::nanoseconds> ParseGoDuration(std::string_view text);
 
+// Go's time.Duration.String: "0s", "1.5s", "1m0s", "24h0m0s", "500ms", "10µs". Consul
+// prints durations this way in its messages (the session TTL bounds).
+std::string FormatGoDuration(std::chrono::nanoseconds duration);
+
+// Go's %q, close enough for echoing client input in a message: quotes, with '"' and
+// '\\' escaped and control bytes as \xNN.
+std::string GoQuote(std::string_view text);
+
 // Go's strconv.ParseUint(text, 10, 64): one or more ASCII digits, nothing else, at
 // most 2^64-1. nullopt otherwise.
 std::optional<std::uint64_t> ParseUint64(std::string_view text);

@@ -2,6 +2,9 @@
 // become status codes and plain-text messages.
 #include "http/server.h"
 
+#include <poll.h>
+#include <sys/socket.h>
+
 #include <atomic>
 #include <cerrno>
 #include <chrono>
@@ -40,6 +43,14 @@ Reply HandleIndex(const HandlerContext&, const ApiRequest&) {
 const std::vector<Route>& Routes() {
   static const std::vector<Route> routes = {
       {"/v1/kv/", true, {"GET", "PUT", "DELETE"}, HandleKv},
+      {"/v1/session/create", false, {"PUT"}, HandleSessionCreate},
+      {"/v1/session/destroy/", true, {"PUT"}, HandleSessionDestroy},
+      {"/v1/session/renew/", true, {"PUT"}, HandleSessionRenew},
+      {"/v1/session/info/", true, {"GET"}, HandleSessionInfo},
+      {"/v1/session/node/", true, {"GET"}, HandleSessionNode},
+      {"/v1/session/list", false, {"GET"}, HandleSessionList},
+      {"/v1/txn", false, {"PUT"}, HandleTxn},
+      {"/v1/watch", false, {"GET"}, HandleWatch},
       {"/v1/status/leader", false, {"GET"}, HandleStatusLeader},
       {"/v1/status/peers", false, {"GET"}, HandleStatusPeers},
       {"/v1/operator/raft/configuration", false, {"GET"}, HandleRaftConfiguration},
@@ -114,10 +125,65 @@ std::string TransportErrorMessage(int status, const HttpOptions& options) {
   }
 }
 
+// StreamWriter over httplib's chunked sink. The socket (the connection's, from
+// connection.h) answers the questions the sink cannot: is the client still there, and
+// would a write block.
+class SinkStreamWriter final : public StreamWriter {
+ public:
+  SinkStreamWriter(httplib::DataSink& sink, int fd) : sink_(sink), fd_(fd) {}
+
+  bool Write(std::string_view bytes) override {
+    if (bytes.empty()) return true;  // httplib ends the body at an empty write
+    return sink_.write(bytes.data(), bytes.size());
+  }
+
+  bool WaitWritable(std::chrono::milliseconds timeout) override {
+    if (fd_ < 0) return true;  // no socket to ask: Write will find out
+    pollfd ready{fd_, POLLOUT, 0};
+    // POLLOUT, or an error that the next Write reports.
+    return ::poll(&ready, 1, static_cast<int>(timeout.count())) > 0;
+  }
+
+  bool ClientGone() override {
+    if (fd_ < 0) return false;
+    pollfd ready{fd_, POLLIN | POLLRDHUP, 0};
+    if (::poll(&ready, 1, 0) <= 0) return false;
+    if ((ready.revents & (POLLRDHUP | POLLHUP | POLLERR | POLLNVAL)) != 0) return true;
+    char byte;  // readable: bytes of a next request, or the end of the stream
+    return ::recv(fd_, &byte, 1, MSG_PEEK | MSG_DONTWAIT) == 0;
+  }
+
+ private:
+  httplib::DataSink& sink_;
+  const int fd_;
+};
+
+// A streamed body as httplib's chunked content provider. The whole stream runs in the
+// provider's first call, on the connection's thread.
+httplib::ContentProviderWithoutLength StreamProvider(StreamProducer stream) {
+  return [stream = std::move(stream)](std::size_t, httplib::DataSink& sink) {
+    SinkStreamWriter writer(sink, CurrentConnectionSocket());
+    bool clean = false;
+    try {
+      clean = stream(writer);
+    } catch (const std::exception& e) {
+      LOG(ERROR) << "HTTP stream failed: " << e.what();
+    } catch (...) {
+      LOG(ERROR) << "HTTP stream failed with a non-standard exception";
+    }
+    if (clean) sink.done();
+    return clean;  // false drops the connection
+  };
+}
+
 void WriteReply(const Reply& reply, httplib::Response& response) {
   response.status = reply.status;
   for (const auto& [name, value] : reply.headers) response.set_header(name, value);
-  if (!reply.content_type.empty()) response.set_content(reply.body, reply.content_type);
+  if (reply.stream) {
+    response.set_chunked_content_provider(reply.content_type, StreamProvider(reply.stream));
+  } else if (!reply.content_type.empty()) {
+    response.set_content(reply.body, reply.content_type);
+  }
 }
 
 }  // namespace
@@ -306,7 +372,8 @@ Reply HttpServer::Impl::Dispatch(const httplib::Request& request) {
   const std::string method = request.method == "HEAD" ? "GET" : request.method;
   if (method == "OPTIONS" || !Allows(*route, method)) return MethodReply(*route, method);
   const HandlerContext context{backend_, options_, stop_.get_token()};
-  const ApiRequest api{method, std::move(target->path), std::move(target->query), request.body};
+  const ApiRequest api{method, std::move(target->path), std::move(target->query), request.body,
+                       [&request](const char* name) { return request.get_header_value(name); }};
   return route->handler(context, api);
 }
 

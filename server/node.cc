@@ -106,6 +106,7 @@ Node::Node(NodeOptions options)
     : options_(std::move(options)),
       tombstone_gc_(options_.tombstone_ttl_ms,
                     TombstoneGc::GranularityFor(options_.tombstone_ttl_ms)),
+      session_timers_(options_.session_invalidate_retry_ms),
       join_targets_(options_.join) {}
 
 Node::~Node() { Stop(); }
@@ -226,14 +227,18 @@ void Node::Loop() {
         next_discovery_ms_ = NowMs() + 500;
       }
       ExpireWaits();
+      RetryRenewals();
       continue;
     }
     TickIfDue();
     HandleReadies();
     ExpireWaits();
+    RetryRenewals();
     MaybePromoteLearners();
     MaybeTakeSnapshot();
     MaybeReapTombstones();
+    MaybeExpireSessions();
+    MaybeRegisterSelf();
   }
   FailEverything(Unavailable("the server is shutting down"));
 }
@@ -304,14 +309,6 @@ Result<http::ReadMeta> Node::Read(http::Consistency mode,
   std::shared_lock<std::shared_mutex> lock(store_mutex_);
   read(store_);
   return meta;
-}
-
-Result<store::Session> Node::RenewSession(const std::string& id) {
-  // Not yet forwarded to the leader's timers: answers from the local replica.
-  std::shared_lock<std::shared_mutex> lock(store_mutex_);
-  const store::Session* session = store_.sessions().Find(id);
-  if (session == nullptr) return NotFound("Session id '" + id + "' not found");
-  return *session;
 }
 
 // ---- Backend: status -------------------------------------------------------------------

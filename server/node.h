@@ -28,7 +28,9 @@
 #include "base/status.h"
 #include "consensus/raw_node.h"
 #include "http/backend.h"
+#include "server/lock_delays.h"
 #include "server/peers.h"
+#include "server/session_timers.h"
 #include "server/snapshot_file.h"
 #include "server/sqlite_log_storage.h"
 #include "server/tombstone_gc.h"
@@ -51,6 +53,7 @@ struct Waiter {
   std::int64_t deadline_ms = 0;
   std::int64_t issued_ms = 0;  // reads: when ReadIndex was last asked for
   std::string context;         // reads: the ReadIndex context
+  store::Session session;      // session renewals: the session the leader holds
 
   void Finish(Status result) {
     std::lock_guard<std::mutex> lock(mutex);
@@ -78,6 +81,18 @@ struct Proposal {
   consensus::NodeId forwarded_to = consensus::kNoNode;
 };
 
+// A session renewal on its way to the leader's timers, for a local caller or a
+// follower that forwarded it (node_sessions.cc).
+struct Renewal {
+  std::string session_id;
+  std::shared_ptr<Waiter> waiter;  // local caller; null when forwarded
+  Reply reply;                     // forwarded: where the result goes
+  std::uint64_t request_id = 0;    // forwarded: the follower's id for it
+  std::int64_t deadline_ms = 0;    // then "No cluster leader"
+  std::int64_t forwarded_ms = 0;   // set when forwarded to the leader
+  consensus::NodeId forwarded_to = consensus::kNoNode;
+};
+
 // Work for the loop.
 struct FrameWork {
   PeerInfo from;
@@ -101,7 +116,9 @@ struct SnapshotWrittenWork {
 };
 
 struct Work {
-  std::variant<FrameWork, Proposal, ReadWork, ConfChangeWork, StopWork, SnapshotWrittenWork> item;
+  std::variant<FrameWork, Proposal, ReadWork, ConfChangeWork, StopWork, SnapshotWrittenWork,
+               Renewal>
+      item;
 };
 
 
@@ -124,6 +141,10 @@ struct NodeOptions {
   std::int64_t leader_wait_ms = 7000;  // Consul's rpc_hold_timeout
   std::int64_t commit_wait_ms = 30000; // after that, a write's fate is reported unknown
   std::int64_t tombstone_ttl_ms = 15 * 60 * 1000;  // Consul's tombstone_ttl (see TombstoneGc)
+  // Session TTL expiry on the leader (SessionTimers): at most this many invalidations
+  // are proposed per tick, and one not applied after the retry time is proposed again.
+  int session_invalidations_per_tick_max = 32;
+  std::int64_t session_invalidate_retry_ms = 5000;
 };
 
 class Node final : public http::Backend {
@@ -154,6 +175,7 @@ class Node final : public http::Backend {
   using Waiter = internal::Waiter;
   using Proposal = internal::Proposal;
   using Work = internal::Work;
+  using Renewal = internal::Renewal;
 
   explicit Node(NodeOptions options);
   Status Open();
@@ -171,6 +193,9 @@ class Node final : public http::Backend {
   // Loop: writes.
   void ProposeOrForward(Proposal proposal);
   void CompleteProposal(Proposal& proposal, Result<http::WriteOutcome> result);
+  // The proposal's entry applied at index with result (refused or not).
+  void CompleteApplied(Proposal& proposal, consensus::Index index,
+                       const store::ApplyResult& result);
   void HandleForwardApply(ForwardApply request, const Reply& reply);
   void ProposeConfChange(const consensus::ConfChange& change, std::shared_ptr<Waiter> waiter);
   void HandleForwardResult(const ForwardResult& result);
@@ -191,6 +216,20 @@ class Node final : public http::Backend {
   void SendMessages(std::vector<consensus::Message>& messages);
   void PublishStatus(const consensus::Ready& ready);
   void FailProposalsOnLostLeadership();
+
+  // Loop: sessions and liveness (node_sessions.cc).
+  bool IsLockDelayed(const std::string& command);
+  void TrackSessions(const consensus::Entry& entry, const store::ApplyResult& result);
+  void MaybeExpireSessions();
+  void RestartSessionTimers(std::int64_t now_ms);
+  void ProcessRenewal(Renewal renewal);
+  Result<store::Session> RenewOnLeader(const std::string& session_id);
+  void CompleteRenewal(Renewal& renewal, Result<store::Session> result);
+  void HandleForwardRenew(const ForwardRenew& request, const Reply& reply);
+  void HandleForwardRenewResult(const ForwardRenewResult& result);
+  void RetryRenewals();
+  void FailRenewals(const Status& status);
+  void MaybeRegisterSelf();
 
   // Loop: membership.
   Status Bootstrap(const std::vector<Join>& servers);
@@ -251,6 +290,18 @@ class Node final : public http::Backend {
   consensus::Index snapshot_index_ = 0;
   bool snapshot_in_progress_ = false;  // the snapshot thread is writing one
   TombstoneGc tombstone_gc_;
+  // Sessions (node_sessions.cc). Timers and lock-delays exist only while leading, for
+  // the term in session_timers_term_ (0: not leading).
+  SessionTimers session_timers_;
+  LockDelays lock_delays_;
+  consensus::Term session_timers_term_ = 0;
+  std::int64_t next_session_expiry_ms_ = 0;
+  std::deque<Renewal> renewals_waiting_;          // for a leader (or for ours to be ready)
+  std::map<std::uint64_t, Renewal> renewals_forwarded_;  // request id -> at the leader
+  // Self-registration in the catalog: in flight (waiter), done, or retried at a time.
+  std::shared_ptr<Waiter> registration_;
+  bool registered_ = false;
+  std::int64_t next_registration_ms_ = 0;
   std::uint64_t next_request_id_ = 1;
   std::map<consensus::Index, std::vector<Proposal>> proposals_by_index_;
   std::map<std::uint64_t, Proposal> forwarded_;   // request id -> waiting for the leader

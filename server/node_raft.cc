@@ -33,6 +33,8 @@ void Node::HandleWork(Work& work) {
           ProposeConfChange(item.change, std::move(item.waiter));
         } else if constexpr (std::is_same_v<T, internal::SnapshotWrittenWork>) {
           FinishSnapshot(item);
+        } else if constexpr (std::is_same_v<T, Renewal>) {
+          ProcessRenewal(std::move(item));
         }
       },
       work.item);
@@ -68,6 +70,10 @@ void Node::HandleFrame(const PeerInfo& from, Frame& frame, const Reply& reply) {
     HandleForwardResult(*result);
   } else if (auto* join = std::get_if<Join>(&frame)) {
     HandleJoin(*join, reply);
+  } else if (auto* renew = std::get_if<ForwardRenew>(&frame)) {
+    HandleForwardRenew(*renew, reply);
+  } else if (auto* renewed = std::get_if<ForwardRenewResult>(&frame)) {
+    HandleForwardRenewResult(*renewed);
   }
 }
 
@@ -84,6 +90,12 @@ void Node::ProposeOrForward(Proposal proposal) {
     return;
   }
   if (raw_node_->role() == consensus::Role::kLeader) {
+    if (IsLockDelayed(proposal.command)) {
+      // consul-api.md §3.3: a soft refusal before Raft, for local and forwarded writes.
+      CompleteProposal(proposal, http::WriteOutcome{.ok = false, .index = applied_index_,
+                                                    .entry = std::nullopt, .txn = {}});
+      return;
+    }
     Result<consensus::ProposalId> id = raw_node_->Propose(proposal.command);
     if (id.ok()) {
       proposal.term = id->term;
@@ -130,11 +142,35 @@ void Node::CompleteProposal(Proposal& proposal, Result<http::WriteOutcome> resul
   if (result.ok()) {
     reply.ok = result->ok;
     reply.index = result->index;
+    reply.entry = std::move(result->entry);
+    reply.txn = std::move(result->txn);
   } else {
     reply.status_code = result.status().code();
     reply.message = result.status().message();
   }
   (void)proposal.reply.Send(reply);  // a lost reply makes the follower time out
+}
+
+void Node::CompleteApplied(Proposal& proposal, consensus::Index index,
+                           const store::ApplyResult& result) {
+  if (result.error.ok()) {
+    CompleteProposal(proposal, http::WriteOutcome{.ok = result.ok, .index = index,
+                                                  .entry = result.entry, .txn = result.txn});
+    return;
+  }
+  // Refused at apply ("invalid session", "Missing node registration"): the caller gets
+  // FailedPrecondition with the store's text, here or on the follower that forwarded it.
+  if (proposal.waiter) {
+    CompleteProposal(proposal, Status(StatusCode::kFailedPrecondition, result.error.message()));
+    return;
+  }
+  ForwardResult reply;
+  reply.request_id = proposal.request_id;
+  reply.ok = false;
+  reply.index = index;
+  // A refusal always has a text: the follower tells refused from applied by it.
+  reply.refused = result.error.message().empty() ? "refused at apply" : result.error.message();
+  (void)proposal.reply.Send(reply);
 }
 
 void Node::HandleForwardApply(ForwardApply request, const Reply& reply) {
@@ -168,10 +204,12 @@ void Node::HandleForwardResult(const ForwardResult& result) {
     CompleteProposal(proposal, Status(result.status_code, result.message));
     return;
   }
-  // TODO(issue 4): the forwarded result carries only ok and index so far; the refused
-  // text, a created sequential entry and txn results need the ForwardResult frame.
+  if (!result.refused.empty()) {
+    CompleteProposal(proposal, Status(StatusCode::kFailedPrecondition, result.refused));
+    return;
+  }
   CompleteProposal(proposal, http::WriteOutcome{.ok = result.ok, .index = result.index,
-                                                .entry = std::nullopt, .txn = {}});
+                                                .entry = result.entry, .txn = result.txn});
 }
 
 void Node::ProposeConfChange(const consensus::ConfChange& change, std::shared_ptr<Waiter> waiter) {
@@ -296,6 +334,7 @@ void Node::ExpireWaits() {
 }
 
 void Node::FailEverything(const Status& status) {
+  FailRenewals(status);
   for (Proposal& proposal : waiting_for_leader_) CompleteProposal(proposal, status);
   for (auto& [id, proposal] : forwarded_) CompleteProposal(proposal, status);
   for (auto& [index, proposals] : proposals_by_index_) {

@@ -100,18 +100,14 @@ void Node::ApplyCommitted(std::vector<consensus::Entry>& entries) {
       }
     }
     WakeWatchers(result.changes);
+    TrackSessions(entry, result);
     auto it = proposals_by_index_.find(entry.index);
     if (it == proposals_by_index_.end()) continue;
     std::vector<Proposal> proposals = std::move(it->second);
     proposals_by_index_.erase(it);
     for (Proposal& proposal : proposals) {
       if (proposal.term == entry.term) {
-        if (!result.error.ok()) {
-          CompleteProposal(proposal, Status(StatusCode::kFailedPrecondition, result.error.message()));
-        } else {
-          CompleteProposal(proposal, http::WriteOutcome{.ok = result.ok, .index = entry.index,
-                                                        .entry = result.entry, .txn = result.txn});
-        }
+        CompleteApplied(proposal, entry.index, result);
       } else {
         // Another leader's entry took this index: ours was never committed. Retry.
         ProposeOrForward(std::move(proposal));

@@ -19,6 +19,11 @@ using consensus::NodeId;
 // The smallest encodings, which bound how many elements the remaining bytes can hold.
 constexpr std::size_t kEntryBytesMin = 4;  // varint term, varint index, u8 type, empty data
 constexpr std::size_t kNodeIdBytesMin = 1;
+// bytes key, bytes value, varint flags, create, modify, lock index, bytes session.
+constexpr std::size_t kDirEntryBytesMin = 7;
+constexpr std::size_t kTxnErrorBytesMin = 2;      // varint op_index, bytes what
+constexpr std::size_t kStringBytesMin = 1;        // an empty byte string
+constexpr std::size_t kServiceCheckBytesMin = 2;  // bytes id, bytes namespace_name
 
 // ---- Encoding ---------------------------------------------------------------------
 
@@ -77,12 +82,32 @@ void EncodePayload(const ForwardApply& apply, std::string* out) {
   PutBytes(out, apply.command);
 }
 
+void PutDirEntry(std::string* out, const store::DirEntry& entry) {
+  PutBytes(out, entry.key);
+  PutBytes(out, entry.value);
+  PutVarint64(out, entry.flags);
+  PutVarint64(out, entry.create_index);
+  PutVarint64(out, entry.modify_index);
+  PutVarint64(out, entry.lock_index);
+  PutBytes(out, entry.session);
+}
+
 void EncodePayload(const ForwardResult& result, std::string* out) {
   PutVarint64(out, result.request_id);
   PutU8(out, static_cast<std::uint8_t>(result.status_code));
   PutBytes(out, result.message);
   PutBool(out, result.ok);
   PutVarint64(out, result.index);
+  PutBytes(out, result.refused);
+  PutBool(out, result.entry.has_value());
+  if (result.entry) PutDirEntry(out, *result.entry);
+  PutVarint64(out, result.txn.results.size());
+  for (const store::TxnResult& txn_result : result.txn.results) PutDirEntry(out, txn_result.kv);
+  PutVarint64(out, result.txn.errors.size());
+  for (const store::TxnError& error : result.txn.errors) {
+    PutVarint64(out, error.op_index);
+    PutBytes(out, error.what);
+  }
 }
 
 void EncodePayload(const Join& join, std::string* out) {
@@ -97,6 +122,33 @@ void EncodePayload(const JoinResult& result, std::string* out) {
   PutU8(out, static_cast<std::uint8_t>(result.status_code));
   PutBytes(out, result.message);
   PutVarint64(out, result.cluster_id);
+}
+
+void EncodePayload(const ForwardRenew& renew, std::string* out) {
+  PutVarint64(out, renew.request_id);
+  PutBytes(out, renew.session_id);
+}
+
+void EncodePayload(const ForwardRenewResult& result, std::string* out) {
+  PutVarint64(out, result.request_id);
+  PutU8(out, static_cast<std::uint8_t>(result.status_code));
+  PutBytes(out, result.message);
+  const store::Session& session = result.session;
+  PutBytes(out, session.id);
+  PutBytes(out, session.name);
+  PutBytes(out, session.node);
+  PutVarint64(out, session.lock_delay_ms);
+  PutU8(out, static_cast<std::uint8_t>(session.behavior));
+  PutVarint64(out, session.ttl_ms);
+  PutVarint64(out, session.node_checks.size());
+  for (const std::string& check : session.node_checks) PutBytes(out, check);
+  PutVarint64(out, session.service_checks.size());
+  for (const store::ServiceCheckRef& check : session.service_checks) {
+    PutBytes(out, check.id);
+    PutBytes(out, check.namespace_name);
+  }
+  PutVarint64(out, session.create_index);
+  PutVarint64(out, session.modify_index);
 }
 
 // ---- Decoding ---------------------------------------------------------------------
@@ -338,12 +390,68 @@ Status DecodePayload(Reader& reader, ForwardApply* apply) {
   return reader.Bytes("forward_apply.command", &apply->command);
 }
 
+Status DecodeDirEntryFields(Reader& reader, store::DirEntry* entry) {
+  RETURN_IF_ERROR(reader.Bytes("key", &entry->key));
+  RETURN_IF_ERROR(reader.Bytes("value", &entry->value));
+  RETURN_IF_ERROR(reader.Varint("flags", &entry->flags));
+  RETURN_IF_ERROR(reader.Varint("create_index", &entry->create_index));
+  RETURN_IF_ERROR(reader.Varint("modify_index", &entry->modify_index));
+  RETURN_IF_ERROR(reader.Varint("lock_index", &entry->lock_index));
+  return reader.Bytes("session", &entry->session);
+}
+
+// `field` names the entry in an error ("forward_result.txn.results[2]"); it is built
+// only when there is one, so the usual path allocates no field names.
+template <typename FieldName>
+Status DecodeDirEntry(Reader& reader, const FieldName& field, store::DirEntry* entry) {
+  Status status = DecodeDirEntryFields(reader, entry);
+  if (status.ok()) return status;
+  return Status(status.code(), field() + "." + status.message());
+}
+
+Status DecodeTxnError(Reader& reader, store::TxnError* error) {
+  std::uint64_t op_index = 0;
+  RETURN_IF_ERROR(reader.Varint("op_index", &op_index));
+  error->op_index = static_cast<std::size_t>(op_index);
+  return reader.Bytes("what", &error->what);
+}
+
+Status DecodeTxnOutcome(Reader& reader, store::TxnOutcome* txn) {
+  std::uint64_t count = 0;
+  RETURN_IF_ERROR(reader.Count("forward_result.txn.results", kDirEntryBytesMin, &count));
+  txn->results.resize(static_cast<std::size_t>(count));
+  for (std::size_t i = 0; i < txn->results.size(); ++i) {
+    RETURN_IF_ERROR(DecodeDirEntry(
+        reader, [i] { return "forward_result.txn.results[" + std::to_string(i) + "]"; },
+        &txn->results[i].kv));
+  }
+  RETURN_IF_ERROR(reader.Count("forward_result.txn.errors", kTxnErrorBytesMin, &count));
+  txn->errors.resize(static_cast<std::size_t>(count));
+  for (std::size_t i = 0; i < txn->errors.size(); ++i) {
+    Status status = DecodeTxnError(reader, &txn->errors[i]);
+    if (!status.ok()) {
+      return Status(status.code(),
+                    "forward_result.txn.errors[" + std::to_string(i) + "]." + status.message());
+    }
+  }
+  return Status::Ok();
+}
+
 Status DecodePayload(Reader& reader, ForwardResult* result) {
   RETURN_IF_ERROR(reader.Varint("forward_result.request_id", &result->request_id));
   RETURN_IF_ERROR(DecodeStatusCode(reader, "forward_result.status_code", &result->status_code));
   RETURN_IF_ERROR(reader.Bytes("forward_result.message", &result->message));
   RETURN_IF_ERROR(reader.Bool("forward_result.ok", &result->ok));
-  return reader.Varint("forward_result.index", &result->index);
+  RETURN_IF_ERROR(reader.Varint("forward_result.index", &result->index));
+  RETURN_IF_ERROR(reader.Bytes("forward_result.refused", &result->refused));
+  bool has_entry = false;
+  RETURN_IF_ERROR(reader.Bool("forward_result.has_entry", &has_entry));
+  if (has_entry) {
+    result->entry.emplace();
+    RETURN_IF_ERROR(DecodeDirEntry(
+        reader, [] { return std::string("forward_result.entry"); }, &*result->entry));
+  }
+  return DecodeTxnOutcome(reader, &result->txn);
 }
 
 Status DecodePayload(Reader& reader, Join* join) {
@@ -358,6 +466,56 @@ Status DecodePayload(Reader& reader, JoinResult* result) {
   RETURN_IF_ERROR(DecodeStatusCode(reader, "join_result.status_code", &result->status_code));
   RETURN_IF_ERROR(reader.Bytes("join_result.message", &result->message));
   return reader.Varint("join_result.cluster_id", &result->cluster_id);
+}
+
+Status DecodePayload(Reader& reader, ForwardRenew* renew) {
+  RETURN_IF_ERROR(reader.Varint("forward_renew.request_id", &renew->request_id));
+  return reader.Bytes("forward_renew.session_id", &renew->session_id);
+}
+
+Status DecodeSessionChecks(Reader& reader, store::Session* session) {
+  std::uint64_t count = 0;
+  RETURN_IF_ERROR(
+      reader.Count("forward_renew_result.session.node_checks", kStringBytesMin, &count));
+  session->node_checks.resize(static_cast<std::size_t>(count));
+  for (std::string& check : session->node_checks) {
+    RETURN_IF_ERROR(reader.Bytes("forward_renew_result.session.node_checks", &check));
+  }
+  RETURN_IF_ERROR(
+      reader.Count("forward_renew_result.session.service_checks", kServiceCheckBytesMin, &count));
+  session->service_checks.resize(static_cast<std::size_t>(count));
+  for (store::ServiceCheckRef& check : session->service_checks) {
+    RETURN_IF_ERROR(reader.Bytes("forward_renew_result.session.service_checks.id", &check.id));
+    RETURN_IF_ERROR(reader.Bytes("forward_renew_result.session.service_checks.namespace_name",
+                                 &check.namespace_name));
+  }
+  return Status::Ok();
+}
+
+Status DecodePayload(Reader& reader, ForwardRenewResult* result) {
+  RETURN_IF_ERROR(reader.Varint("forward_renew_result.request_id", &result->request_id));
+  RETURN_IF_ERROR(
+      DecodeStatusCode(reader, "forward_renew_result.status_code", &result->status_code));
+  RETURN_IF_ERROR(reader.Bytes("forward_renew_result.message", &result->message));
+  store::Session& session = result->session;
+  RETURN_IF_ERROR(reader.Bytes("forward_renew_result.session.id", &session.id));
+  RETURN_IF_ERROR(reader.Bytes("forward_renew_result.session.name", &session.name));
+  RETURN_IF_ERROR(reader.Bytes("forward_renew_result.session.node", &session.node));
+  RETURN_IF_ERROR(
+      reader.Varint("forward_renew_result.session.lock_delay_ms", &session.lock_delay_ms));
+  const std::size_t behavior_at = reader.offset();
+  std::uint8_t behavior = 0;
+  RETURN_IF_ERROR(reader.U8("forward_renew_result.session.behavior", &behavior));
+  if (behavior > static_cast<std::uint8_t>(store::SessionBehavior::kDelete)) {
+    return reader.Error(StatusCode::kInvalidArgument, "forward_renew_result.session.behavior",
+                        behavior_at, "unknown session behavior " + std::to_string(behavior));
+  }
+  session.behavior = static_cast<store::SessionBehavior>(behavior);
+  RETURN_IF_ERROR(reader.Varint("forward_renew_result.session.ttl_ms", &session.ttl_ms));
+  RETURN_IF_ERROR(DecodeSessionChecks(reader, &session));
+  RETURN_IF_ERROR(
+      reader.Varint("forward_renew_result.session.create_index", &session.create_index));
+  return reader.Varint("forward_renew_result.session.modify_index", &session.modify_index);
 }
 
 // Decodes the payload of alternative T, then insists that nothing is left over.
@@ -385,6 +543,10 @@ std::string_view FrameKindName(FrameKind kind) {
       return "Join";
     case FrameKind::kJoinResult:
       return "JoinResult";
+    case FrameKind::kForwardRenew:
+      return "ForwardRenew";
+    case FrameKind::kForwardRenewResult:
+      return "ForwardRenewResult";
   }
   return "Unknown";
 }
@@ -437,6 +599,10 @@ Result<Frame> DecodeFrameBody(std::string_view body) {
       return DecodeAs<Join>(reader);
     case FrameKind::kJoinResult:
       return DecodeAs<JoinResult>(reader);
+    case FrameKind::kForwardRenew:
+      return DecodeAs<ForwardRenew>(reader);
+    case FrameKind::kForwardRenewResult:
+      return DecodeAs<ForwardRenewResult>(reader);
   }
   return InvalidArgument("frame kind at offset " + std::to_string(kFrameHeaderBytes) +
                          ": unknown kind " + std::to_string(kind));

@@ -30,22 +30,35 @@
 //                   entry = varint term, varint index, u8 type, bytes data
 //   3 ForwardApply  varint request_id, bytes command
 //   4 ForwardResult varint request_id, u8 status_code, bytes message, bool ok,
-//                   varint index
+//                   varint index, bytes refused, bool has_entry, [dir_entry if
+//                   has_entry], list<dir_entry> txn.results, list<txn_error> txn.errors
+//                   dir_entry = bytes key, bytes value, varint flags, create_index,
+//                   modify_index, lock_index, bytes session
+//                   txn_error = varint op_index, bytes what
 //   5 Join          varint node_id, bytes node_name, bytes server_address,
 //                   bytes http_address, bool voter
 //   6 JoinResult    u8 status_code, bytes message, varint cluster_id
+//   7 ForwardRenew  varint request_id, bytes session_id
+//   8 ForwardRenewResult
+//                   varint request_id, u8 status_code, bytes message, session
+//                   session = bytes id, bytes name, bytes node, varint lock_delay_ms,
+//                   u8 behavior, varint ttl_ms, list<bytes> node_checks,
+//                   list<service_check> service_checks, varint create_index,
+//                   varint modify_index
+//                   service_check = bytes id, bytes namespace_name
 //
 // Decoding treats bytes as hostile: every read is bounds-checked, no allocation is
 // sized from a length or count before it is checked against the bytes that remain,
-// enums (kind, MessageType, EntryType, StatusCode) must be known, the membership lists
-// must keep ConfState's promises (positive, sorted, unique, disjoint), and a frame
-// must be consumed exactly. Structural damage (truncation, lengths or counts beyond
-// the frame, trailing bytes, a bad varint) is Corruption; a well-formed value this
-// node does not accept (unknown kind or enum value, protocol version) is
+// enums (kind, MessageType, EntryType, StatusCode, SessionBehavior) must be known, the
+// membership lists must keep ConfState's promises (positive, sorted, unique, disjoint),
+// and a frame must be consumed exactly. Structural damage (truncation, lengths or
+// counts beyond the frame, trailing bytes, a bad varint) is Corruption; a well-formed
+// value this node does not accept (unknown kind or enum value, protocol version) is
 // InvalidArgument. Each message names the field and its offset.
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -53,6 +66,9 @@
 #include "base/status.h"
 #include "consensus/message.h"
 #include "consensus/types.h"
+#include "store/apply_result.h"
+#include "store/kv.h"
+#include "store/session.h"
 
 namespace roster::server {
 
@@ -68,6 +84,8 @@ enum class FrameKind : std::uint8_t {
   kForwardResult = 4,
   kJoin = 5,
   kJoinResult = 6,
+  kForwardRenew = 7,
+  kForwardRenewResult = 8,
 };
 
 std::string_view FrameKindName(FrameKind kind);
@@ -92,15 +110,23 @@ struct ForwardApply {
   bool operator==(const ForwardApply&) const = default;
 };
 
-// The leader's answer to a ForwardApply. status_code/message say whether the command
-// was committed and applied (NotLeader, Unavailable, ...); when it was, `ok` is the
-// apply result's own verdict (false for a failed CAS) and `index` the entry's index.
+// The leader's answer to a ForwardApply: everything http::WriteOutcome carries.
+// status_code/message say whether the command was committed and applied (NotLeader,
+// Unavailable, ...). When it was (kOk): `index` is the entry's index; `refused`, when
+// not empty, is the store's text for a command it refused at apply (the follower
+// answers FailedPrecondition with it, as the leader's own callers get); otherwise
+// `ok` is the apply result's own verdict (false for a failed CAS, a held lock, a
+// lock-delay, a rolled-back txn), `entry` the entry a kv-create-sequential created and
+// `txn` a transaction's results or errors.
 struct ForwardResult {
   std::uint64_t request_id = 0;
   StatusCode status_code = StatusCode::kOk;
   std::string message;
   bool ok = false;
   consensus::Index index = 0;
+  std::string refused;
+  std::optional<store::DirEntry> entry;
+  store::TxnOutcome txn;
 
   bool operator==(const ForwardResult&) const = default;
 };
@@ -124,9 +150,30 @@ struct JoinResult {
   bool operator==(const JoinResult&) const = default;
 };
 
+// A follower asks the leader to restart a session's TTL timer (PUT /v1/session/renew
+// reached a follower). Not a Raft write: only the leader keeps timers.
+struct ForwardRenew {
+  std::uint64_t request_id = 0;  // chosen by the follower, echoed in the result
+  std::string session_id;
+
+  bool operator==(const ForwardRenew&) const = default;
+};
+
+// The leader's answer: kOk and the session as its store holds it; NotFound ("Session
+// id '<id>' not found"); NotLeader (the follower retries once it knows the leader);
+// Unavailable. `session` is default-constructed unless status_code is kOk.
+struct ForwardRenewResult {
+  std::uint64_t request_id = 0;
+  StatusCode status_code = StatusCode::kOk;
+  std::string message;
+  store::Session session;
+
+  bool operator==(const ForwardRenewResult&) const = default;
+};
+
 // One frame; the alternative's position is FrameKind minus one.
-using Frame =
-    std::variant<Hello, consensus::Message, ForwardApply, ForwardResult, Join, JoinResult>;
+using Frame = std::variant<Hello, consensus::Message, ForwardApply, ForwardResult, Join, JoinResult,
+                           ForwardRenew, ForwardRenewResult>;
 
 FrameKind KindOf(const Frame& frame);
 

@@ -42,7 +42,9 @@ void CheckQueryEncoding(const Query& query) {
 
 void CheckWrite(const Result<KvWrite>& write) {
   if (!write.ok()) {
-    CHECK(write.status().code() == StatusCode::kInvalidArgument);
+    // FailedPrecondition only for an empty ?acquire= or ?release= ("missing session").
+    const StatusCode code = write.status().code();
+    CHECK(code == StatusCode::kInvalidArgument || code == StatusCode::kFailedPrecondition);
     return;
   }
   const std::string encoded = store::Encode(write->command);
@@ -54,7 +56,11 @@ void CheckKv(const Target& target) {
   Result<KvRead> read = ParseKvRead(target.path, target.query);
   if (read.ok() && read->mode == KvReadMode::kEntry) CHECK(!read->key.empty());
   Result<KvWrite> put = ParseKvPut(target.path, target.query, "value", kKeyBytesMax);
-  if (put.ok()) CHECK(!target.path.empty() && target.path.size() <= kKeyBytesMax);
+  if (put.ok()) {
+    // Only ?sequential may name an empty prefix (the key is then the 20 digits).
+    CHECK(!target.path.empty() || target.query.Has("sequential"));
+    CHECK_LE(target.path.size(), kKeyBytesMax);
+  }
   CheckWrite(put);
   CheckWrite(ParseKvDelete(target.path, target.query, kKeyBytesMax));
 }

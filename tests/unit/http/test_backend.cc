@@ -29,7 +29,9 @@ class TestWatch final : public Watch {
 
 }  // namespace
 
-TestBackend::TestBackend() {
+TestBackend::TestBackend() : TestBackend(store::StoreOptions{}) {}
+
+TestBackend::TestBackend(store::StoreOptions store_options) : store_(store_options) {
   configuration_.index = 1;
   configuration_.servers = {
       RaftServer{"id-1", "node-1", "127.0.0.1:8300", true, true},
@@ -74,6 +76,7 @@ Result<ReadMeta> TestBackend::Read(Consistency mode,
   std::lock_guard<std::mutex> lock(mutex_);
   if (!read_error_.ok()) return read_error_;
   last_read_mode_ = mode;
+  ++read_count_;
   read(store_);
   return ReadMeta{true, 0, mode};
 }
@@ -171,6 +174,11 @@ void TestBackend::SetWriteBlockedReason(std::string reason) {
 std::size_t TestBackend::apply_count() const {
   std::lock_guard<std::mutex> lock(mutex_);
   return apply_count_;
+}
+
+std::size_t TestBackend::read_count() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return read_count_;
 }
 
 std::size_t TestBackend::watch_count() const {

@@ -1,7 +1,8 @@
 // TestBackend: an http::Backend over a real store::Store, without Raft. Apply stamps
 // the next index and applies under a mutex; Read runs under the same mutex; watches
 // are a store::WatchSet plus one condition variable per watch, fired after each apply.
-// Knobs let a test fail writes or reads and set what the status endpoints report.
+// Knobs let a test fail writes or reads, bound the event history, and set what the
+// status endpoints report.
 // Thread-safety: every method may be called from any thread.
 #pragma once
 
@@ -23,6 +24,8 @@ namespace roster::http::testing {
 class TestBackend final : public Backend {
  public:
   TestBackend();
+  // A store with these options: a small history budget lets a test compact it.
+  explicit TestBackend(store::StoreOptions store_options);
 
   Result<WriteOutcome> Apply(std::string command) override;
   Result<store::Session> RenewSession(const std::string& id) override;
@@ -43,6 +46,7 @@ class TestBackend final : public Backend {
   std::size_t apply_count() const;
   std::size_t renew_count() const;
   std::size_t watch_count() const;  // watches alive now
+  std::size_t read_count() const;   // Read calls so far
   std::optional<Consistency> last_read_mode() const;
 
   // Called by a watch as it goes away.
@@ -63,6 +67,7 @@ class TestBackend final : public Backend {
   std::size_t watches_alive_ = 0;                                       // guarded by mutex_
   std::size_t apply_count_ = 0;                                         // guarded by mutex_
   std::size_t renew_count_ = 0;                                         // guarded by mutex_
+  std::size_t read_count_ = 0;                                          // guarded by mutex_
   Status write_error_;                                                  // guarded by mutex_
   Status read_error_;                                                   // guarded by mutex_
   std::optional<Consistency> last_read_mode_;                           // guarded by mutex_

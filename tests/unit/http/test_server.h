@@ -28,7 +28,9 @@ inline HttpOptions TestOptions() {
 class TestServer {
  public:
   explicit TestServer(HttpOptions options = TestOptions())
-      : server_(std::make_unique<HttpServer>(backend, std::move(options))) {
+      : TestServer(std::move(options), store::StoreOptions{}) {}
+  TestServer(HttpOptions options, store::StoreOptions store_options)
+      : backend(store_options), server_(std::make_unique<HttpServer>(backend, std::move(options))) {
     const Status started = server_->Start();
     if (!started.ok()) throw std::runtime_error("HttpServer::Start: " + started.ToString());
   }

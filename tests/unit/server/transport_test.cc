@@ -414,7 +414,10 @@ TEST_CASE("two transports exchange Raft frames both ways", "[transport]") {
                                     .status_code = StatusCode::kOk,
                                     .message = "",
                                     .ok = true,
-                                    .index = 12})
+                                    .index = 12,
+                                    .refused = "",
+                                    .entry = std::nullopt,
+                                    .txn = {}})
                 .ok());
     std::optional<Received> result = b.inbox.WaitFor(
         [](const Received& item) { return std::holds_alternative<ForwardResult>(item.frame); });

@@ -12,6 +12,7 @@
 #include <catch2/catch.hpp>
 // clang-format on
 
+#include <optional>
 #include <string>
 #include <type_traits>
 #include <vector>
@@ -81,6 +82,47 @@ Hello DistinctiveHello() {
                .http_address = "10.0.0.2:8500"};
 }
 
+store::DirEntry DistinctiveEntry(std::string key, consensus::Index base) {
+  return store::DirEntry{.key = std::move(key),
+                         .value = std::string("v\0al", 4),
+                         .flags = base + 1,
+                         .create_index = base + 2,
+                         .modify_index = base + 3,
+                         .lock_index = base + 4,
+                         .session = "sess-" + std::to_string(base)};
+}
+
+// A forwarded write's whole outcome: a sequential entry and a txn's results and errors.
+ForwardResult DistinctiveForwardResult() {
+  ForwardResult result{.request_id = 1'000'000,
+                       .status_code = StatusCode::kOk,
+                       .message = "",
+                       .ok = true,
+                       .index = 9'001,
+                       .refused = "",
+                       .entry = DistinctiveEntry("queue/00000000000000009001", 9'001),
+                       .txn = {}};
+  result.txn.results = {store::TxnResult{DistinctiveEntry("a", 10)},
+                        store::TxnResult{DistinctiveEntry("", 20)}};
+  result.txn.errors = {store::TxnError{.op_index = 0, .what = "index mismatch"},
+                       store::TxnError{.op_index = 127, .what = ""}};
+  return result;
+}
+
+store::Session DistinctiveSession() {
+  return store::Session{.id = "adf4238a-882b-9ddc-4a9d-5b6758e4159e",
+                        .name = "lock holder",
+                        .node = "server-two",
+                        .lock_delay_ms = 15'000,
+                        .behavior = store::SessionBehavior::kDelete,
+                        .ttl_ms = 10'000,
+                        .node_checks = {"serfHealth", "disk"},
+                        .service_checks = {{.id = "web-alive", .namespace_name = "ns"},
+                                           {.id = "db", .namespace_name = ""}},
+                        .create_index = 31,
+                        .modify_index = 32};
+}
+
 // One small, valid frame of every kind.
 std::vector<Frame> OneOfEachKind() {
   return {
@@ -91,7 +133,19 @@ std::vector<Frame> OneOfEachKind() {
                     .status_code = StatusCode::kNotLeader,
                     .message = "leader is node 3",
                     .ok = true,
-                    .index = 4242},
+                    .index = 4242,
+                    .refused = "",
+                    .entry = std::nullopt,
+                    .txn = {}},
+      DistinctiveForwardResult(),
+      ForwardResult{.request_id = 78,
+                    .status_code = StatusCode::kOk,
+                    .message = "",
+                    .ok = false,
+                    .index = 4243,
+                    .refused = "invalid session \"s-1\"",
+                    .entry = std::nullopt,
+                    .txn = {}},
       Join{.node_id = 9,
            .node_name = "server-nine",
            .server_address = "10.0.0.9:8300",
@@ -100,6 +154,15 @@ std::vector<Frame> OneOfEachKind() {
       JoinResult{.status_code = StatusCode::kFailedPrecondition,
                  .message = "node 9 is already a member",
                  .cluster_id = 0xC1u},
+      ForwardRenew{.request_id = 79, .session_id = "adf4238a-882b-9ddc-4a9d-5b6758e4159e"},
+      ForwardRenewResult{.request_id = 79,
+                         .status_code = StatusCode::kOk,
+                         .message = "",
+                         .session = DistinctiveSession()},
+      ForwardRenewResult{.request_id = 80,
+                         .status_code = StatusCode::kNotFound,
+                         .message = "Session id 'x' not found",
+                         .session = {}},
   };
 }
 
@@ -237,7 +300,7 @@ TEST_CASE("a frame over the size limit is refused from its header", "[wire]") {
 
 TEST_CASE("unknown kinds and enum values are InvalidArgument naming the field", "[wire]") {
   SECTION("frame kind") {
-    Status status = DecodeError(FrameOf("\x07"));
+    Status status = DecodeError(FrameOf("\x09"));
     REQUIRE(status.code() == StatusCode::kInvalidArgument);
     REQUIRE_THAT(status.message(), Catch::Contains("frame kind at offset 4"));
     REQUIRE_FALSE(DecodeFrame(FrameOf(std::string("\x00", 1))).ok());
@@ -330,6 +393,93 @@ TEST_CASE("a membership that breaks ConfState's promises is refused", "[wire]") 
   Result<Frame> overlap = with({1, 2}, {2});
   REQUIRE_FALSE(overlap.ok());
   REQUIRE_THAT(overlap.status().message(), Catch::Contains("node 2 is also a voter"));
+}
+
+// ---- Forwarded results and renewals ----------------------------------------------
+
+TEST_CASE("a forwarded write's result carries the whole outcome", "[wire]") {
+  const ForwardResult want = DistinctiveForwardResult();
+  const ForwardResult got = std::get<ForwardResult>(RoundTrip(want));
+  REQUIRE(got.entry == want.entry);
+  REQUIRE(got.txn.results == want.txn.results);
+  REQUIRE(got.txn.errors == want.txn.errors);
+  REQUIRE(got == want);
+  SECTION("and the store's text for a command refused at apply") {
+    ForwardResult refused{.request_id = 3,
+                          .status_code = StatusCode::kOk,
+                          .message = "",
+                          .ok = false,
+                          .index = 17,
+                          .refused = "Missing node registration",
+                          .entry = std::nullopt,
+                          .txn = {}};
+    REQUIRE(std::get<ForwardResult>(RoundTrip(refused)) == refused);
+  }
+}
+
+TEST_CASE("a renewal result keeps every field of the session", "[wire]") {
+  const ForwardRenewResult want{.request_id = 12,
+                                .status_code = StatusCode::kOk,
+                                .message = "",
+                                .session = DistinctiveSession()};
+  REQUIRE(std::get<ForwardRenewResult>(RoundTrip(want)).session == DistinctiveSession());
+}
+
+// A ForwardResult body up to its txn: request 1, OK, no message, ok, index 1, not
+// refused, no entry.
+std::string ForwardResultHead() { return std::string("\x04\x01\x00\x00\x01\x01\x00\x00", 8); }
+
+TEST_CASE("a txn result count the frame cannot hold is refused", "[wire]") {
+  std::string body = ForwardResultHead();
+  PutVarint64(&body, 1ull << 40);
+  body += std::string(20, '\0');
+  Status status = DecodeError(FrameOf(body));
+  REQUIRE(status.code() == StatusCode::kCorruption);
+  REQUIRE_THAT(status.message(), Catch::Contains("forward_result.txn.results at offset 12: count"));
+  // Three empty results take 21 bytes: one more than 20 can hold.
+  body.resize(8);
+  PutVarint64(&body, 3);
+  body += std::string(20, '\0');
+  REQUIRE_THAT(DecodeError(FrameOf(body)).message(), Catch::Contains("cannot fit"));
+}
+
+TEST_CASE("damage inside a txn result or error names its position", "[wire]") {
+  SECTION("a result's key longer than the frame") {
+    std::string body = ForwardResultHead();
+    body += std::string("\x02", 1) + std::string(7, '\0');  // results[0]: empty
+    body += std::string("\x7f", 1) + std::string(6, '\0');  // results[1].key: 127 bytes
+    body += std::string("\x00", 1);                         // no errors
+    REQUIRE_THAT(DecodeError(FrameOf(body)).message(),
+                 Catch::StartsWith("forward_result.txn.results[1].key at offset 20: length 127"));
+  }
+  SECTION("an error cut short") {
+    // no results; one error: op_index 5, what of 3 bytes with 2 present
+    std::string body = ForwardResultHead() + std::string("\x00\x01\x05\x03", 4) + "ab";
+    REQUIRE_THAT(DecodeError(FrameOf(body)).message(),
+                 Catch::StartsWith("forward_result.txn.errors[0].what at offset"));
+  }
+  SECTION("an entry flag that is neither 0 nor 1") {
+    std::string body = ForwardResultHead() + std::string("\x00\x00", 2);
+    body[7] = 2;
+    REQUIRE_THAT(DecodeError(FrameOf(body)).message(),
+                 Catch::Contains("forward_result.has_entry at offset 11"));
+  }
+}
+
+TEST_CASE("a session behavior this node does not know is InvalidArgument", "[wire]") {
+  ForwardRenewResult result;
+  result.request_id = 1;
+  result.session.id = "i";
+  result.session.node = "n";
+  std::string body = Body(result);
+  // kind, request id, status, message, id "i", name, node "n", lock_delay_ms, behavior
+  const std::size_t behavior_at = 10;
+  REQUIRE(body[behavior_at] == 0);
+  body[behavior_at] = 2;
+  Status status = DecodeError(FrameOf(body));
+  REQUIRE(status.code() == StatusCode::kInvalidArgument);
+  REQUIRE(status.message() ==
+          "forward_renew_result.session.behavior at offset 14: unknown session behavior 2");
 }
 
 // ---- Mutation ---------------------------------------------------------------------
