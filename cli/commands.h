@@ -10,5 +10,10 @@ namespace roster::cli {
 int RunServer(const std::vector<std::string>& args, bool dev);
 int RunKv(const std::vector<std::string>& args);
 int RunOperator(const std::vector<std::string>& args);
+// Coordination recipes (docs/cli.md): run a command under a lock or semaphore, as an
+// elected leader, or on every change of a key or prefix.
+int RunLock(const std::vector<std::string>& args);
+int RunElect(const std::vector<std::string>& args);
+int RunWatch(const std::vector<std::string>& args);
 
 }  // namespace roster::cli

@@ -8,6 +8,7 @@
 
 #include "cli/commands.h"
 #include "cli/flags.h"
+#include "cli/session_client.h"
 #include "client/http_client.h"
 
 namespace roster::cli {
@@ -30,24 +31,6 @@ int FailResponse(const client::Response& response) {
   std::string body = response.body;
   while (!body.empty() && (body.back() == '\n' || body.back() == '\r')) body.pop_back();
   return Fail("HTTP " + std::to_string(response.status) + ": " + body);
-}
-
-std::string Base64Decode(const std::string& in) {
-  static const std::string kChars =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  int value = 0, bits = -8;
-  for (char c : in) {
-    const std::size_t pos = kChars.find(c);
-    if (pos == std::string::npos) break;
-    value = (value << 6) + static_cast<int>(pos);
-    bits += 6;
-    if (bits >= 0) {
-      out.push_back(static_cast<char>((value >> bits) & 0xff));
-      bits -= 8;
-    }
-  }
-  return out;
 }
 
 constexpr const char* kKvUsage =

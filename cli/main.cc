@@ -15,6 +15,9 @@ void PrintUsage() {
                "  dev                          one server with its data in a fresh temp dir\n"
                "  server                       a Roster server (see roster server -h)\n"
                "  kv get|put|delete            the key/value store\n"
+               "  lock [-n N] PREFIX COMMAND...  run COMMAND holding a lock or semaphore slot\n"
+               "  elect PREFIX COMMAND...      run COMMAND once elected leader (no herd effect)\n"
+               "  watch -type key|keyprefix    run a handler on every change of a key or prefix\n"
                "  operator raft list-peers|remove-peer\n");
 }
 
@@ -31,6 +34,9 @@ int main(int argc, char** argv) {
   if (command == "dev") return roster::cli::RunServer(args, /*dev=*/true);
   if (command == "kv") return roster::cli::RunKv(args);
   if (command == "operator") return roster::cli::RunOperator(args);
+  if (command == "lock") return roster::cli::RunLock(args);
+  if (command == "elect") return roster::cli::RunElect(args);
+  if (command == "watch") return roster::cli::RunWatch(args);
   if (command == "-h" || command == "--help" || command == "help") {
     PrintUsage();
     return 0;

@@ -1,17 +1,17 @@
 #include "client/http_client.h"
 
-#include <cstdlib>
-
 #include <httplib.h>
+
+#include <cstdlib>
 
 namespace roster::client {
 
 class HttpClient::Impl {
  public:
-  explicit Impl(const std::string& address)
+  Impl(const std::string& address, std::chrono::milliseconds read_timeout)
       : client_(address.rfind("http", 0) == 0 ? address : "http://" + address) {
     client_.set_connection_timeout(std::chrono::seconds(5));
-    client_.set_read_timeout(std::chrono::seconds(660));  // above a 10 min blocking wait
+    client_.set_read_timeout(read_timeout);
   }
 
   Result<Response> Convert(const httplib::Result& result) {
@@ -22,7 +22,8 @@ class HttpClient::Impl {
     response.status = result->status;
     response.body = result->body;
     if (result->has_header("X-Consul-Index")) {
-      response.index = std::strtoull(result->get_header_value("X-Consul-Index").c_str(), nullptr, 10);
+      response.index =
+          std::strtoull(result->get_header_value("X-Consul-Index").c_str(), nullptr, 10);
     }
     return response;
   }
@@ -30,7 +31,8 @@ class HttpClient::Impl {
   httplib::Client client_;
 };
 
-HttpClient::HttpClient(std::string address) : impl_(std::make_unique<Impl>(address)) {}
+HttpClient::HttpClient(std::string address, std::chrono::milliseconds read_timeout)
+    : impl_(std::make_unique<Impl>(address, read_timeout)) {}
 HttpClient::~HttpClient() = default;
 
 Result<Response> HttpClient::Get(const std::string& path) {
@@ -44,6 +46,8 @@ Result<Response> HttpClient::Put(const std::string& path, const std::string& bod
 Result<Response> HttpClient::Delete(const std::string& path) {
   return impl_->Convert(impl_->client_.Delete(path));
 }
+
+void HttpClient::Abort() { impl_->client_.stop(); }
 
 std::string HttpClient::DefaultAddress(const std::string& flag_value) {
   if (!flag_value.empty()) return flag_value;

@@ -1,9 +1,11 @@
 // HttpClient: a small client for Roster's (Consul-compatible) HTTP API, used by the CLI.
 //
 // One instance talks to one address ("host:port", or "http://host:port"). Each call is
-// a blocking request; thread-safety: one thread per instance.
+// a blocking request; thread-safety: one thread per instance, except Abort(), which any
+// thread may call.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -21,13 +23,23 @@ struct Response {
 
 class HttpClient {
  public:
-  explicit HttpClient(std::string address);
+  // Above a 10 min blocking wait (plus jitter): what a reply may take by default.
+  static constexpr std::chrono::milliseconds kReadTimeoutDefault{660 * 1000};
+
+  // `read_timeout`: how long a request may wait for its reply before it fails.
+  explicit HttpClient(std::string address,
+                      std::chrono::milliseconds read_timeout = kReadTimeoutDefault);
   ~HttpClient();
 
   // Unavailable if the server cannot be reached; any HTTP status is a Response.
   Result<Response> Get(const std::string& path_and_query);
   Result<Response> Put(const std::string& path_and_query, const std::string& body);
   Result<Response> Delete(const std::string& path_and_query);
+
+  // Makes a request in flight on another thread fail soon (Unavailable), e.g. to stop
+  // a thread parked in a blocking query. A request that starts after the call is not
+  // affected, so a caller stopping a loop sets its own stop flag first.
+  void Abort();
 
   // Where the CLI should connect: -http-addr, else ROSTER_HTTP_ADDR, else
   // CONSUL_HTTP_ADDR, else 127.0.0.1:8500.
