@@ -126,5 +126,44 @@ class TombstoneReapTest(ClusterTestCase):
         self.assertGreaterEqual(reaped_after_s, self.TTL_S, "reaped before the ttl had passed")
 
 
+class SequentialKeysTest(ClusterTestCase):
+    """`?sequential` (Roster's extension, docs/api.md): keys created at the same time through
+    every server are unique, and their names order them as the log does."""
+
+    WRITERS_PER_SERVER = 3
+    KEYS_PER_WRITER = 20
+
+    def test_concurrent_sequential_keys_through_every_server_are_unique_and_ordered(self):
+        cluster = self.start_cluster(3)
+        created = []  # (CreateIndex, Key) as each PUT answered
+
+        def writer(server):
+            mine = []
+            for _ in range(self.KEYS_PER_WRITER):
+                response = server.request("PUT", "/v1/kv/queue/job-", body=b"x",
+                                          params={"sequential": None})
+                self.assertEqual(response.status, 200, response.describe())
+                entry = response.json()
+                mine.append((entry["CreateIndex"], entry["Key"]))
+            return mine
+
+        writers = [Background(lambda server=server: writer(server))
+                   for server in cluster.servers for _ in range(self.WRITERS_PER_SERVER)]
+        for background in writers:
+            created.extend(background.result(timeout_s=60))
+
+        total = len(cluster.servers) * self.WRITERS_PER_SERVER * self.KEYS_PER_WRITER
+        keys = [key for _, key in created]
+        self.assertEqual(len(set(keys)), total, "a sequential key was handed out twice")
+        for index, key in created:
+            self.assertEqual(key, f"queue/job-{index:020d}", "the name is not its index")
+        # Listing in key order is listing in creation (log) order, on every server.
+        for server in cluster.servers:
+            wait_for(lambda: len(server.kv_get("queue/", keys=None, stale=None).json()) == total,
+                     REPLICATION_TIMEOUT_S, f"every key on {server.name}")
+            listed = server.kv_get("queue/", keys=None, stale=None).json()
+            self.assertEqual(listed, [key for _, key in sorted(created)])
+
+
 if __name__ == "__main__":
     unittest.main()
