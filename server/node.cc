@@ -12,12 +12,6 @@
 namespace roster::server {
 namespace {
 
-std::int64_t NowMs() { return SystemClock().NowMs(); }
-
-std::chrono::steady_clock::time_point SteadyAt(std::int64_t ms) {
-  return std::chrono::steady_clock::time_point(std::chrono::milliseconds(ms));
-}
-
 // A small text file holding one number (the node id, the cluster id), written atomically.
 Result<std::uint64_t> ReadNumberFile(const std::filesystem::path& path) {
   std::ifstream in(path);
@@ -210,21 +204,21 @@ void Node::Enqueue(Work work) {
 }
 
 void Node::Loop() {
-  next_tick_ms_ = NowMs() + options_.tick_ms;
+  next_tick_ms_ = clock_.NowMs() + options_.tick_ms;
   while (true) {
     std::deque<std::unique_ptr<Work>> batch;
     {
       std::unique_lock<std::mutex> lock(inbox_mutex_);
       const std::int64_t wake_ms = raw_node_ ? next_tick_ms_ : next_discovery_ms_;
-      inbox_cv_.wait_until(lock, SteadyAt(wake_ms), [this] { return stopping_ || !inbox_.empty(); });
+      inbox_cv_.wait_until(lock, internal::SteadyAt(wake_ms), [this] { return stopping_ || !inbox_.empty(); });
       if (stopping_) break;
       batch.swap(inbox_);
     }
     for (std::unique_ptr<Work>& work : batch) HandleWork(*work);
     if (!raw_node_) {
-      if (NowMs() >= next_discovery_ms_) {
+      if (clock_.NowMs() >= next_discovery_ms_) {
         TryBootstrapOrJoin();
-        next_discovery_ms_ = NowMs() + 500;
+        next_discovery_ms_ = clock_.NowMs() + 500;
       }
       ExpireWaits();
       RetryRenewals();
@@ -244,7 +238,7 @@ void Node::Loop() {
 }
 
 void Node::TickIfDue() {
-  const std::int64_t now = NowMs();
+  const std::int64_t now = clock_.NowMs();
   while (now >= next_tick_ms_) {
     raw_node_->Tick();
     next_tick_ms_ += options_.tick_ms;
@@ -264,13 +258,13 @@ Result<http::WriteOutcome> Node::Apply(std::string command) {
     if (!write_blocked_.ok()) return write_blocked_;
   }
   auto waiter = std::make_shared<Waiter>();
-  const std::int64_t now = NowMs();
+  const std::int64_t now = clock_.NowMs();
   Proposal proposal;
   proposal.command = std::move(command);
   proposal.waiter = waiter;
   proposal.deadline_ms = now + options_.leader_wait_ms + options_.commit_wait_ms;
   Enqueue(Work{std::move(proposal)});
-  if (!waiter->WaitUntil(SteadyAt(now + options_.leader_wait_ms + options_.commit_wait_ms + 1000))) {
+  if (!waiter->WaitUntil(internal::SteadyAt(now + options_.leader_wait_ms + options_.commit_wait_ms + 1000))) {
     return Unavailable("timed out waiting for the write to commit; it may or may not be applied");
   }
   std::lock_guard<std::mutex> lock(waiter->mutex);
@@ -288,7 +282,7 @@ Result<http::ReadMeta> Node::Read(http::Consistency mode,
     meta.last_contact_ms =
         role_ == consensus::Role::kLeader || last_leader_contact_ms_ == 0
             ? 0
-            : NowMs() - last_leader_contact_ms_;
+            : clock_.NowMs() - last_leader_contact_ms_;
     // Default mode on a leader that has applied its own first entry: its state is the
     // leader's state (Consul's default, without a quorum round).
     if (mode == http::Consistency::kDefault && leader_ready_for_reads_) local = true;
@@ -296,10 +290,10 @@ Result<http::ReadMeta> Node::Read(http::Consistency mode,
   meta.effective = mode;
   if (!local) {
     auto waiter = std::make_shared<Waiter>();
-    const std::int64_t now = NowMs();
+    const std::int64_t now = clock_.NowMs();
     waiter->deadline_ms = now + options_.leader_wait_ms;
     Enqueue(Work{internal::ReadWork{waiter}});
-    if (!waiter->WaitUntil(SteadyAt(waiter->deadline_ms + 1000))) {
+    if (!waiter->WaitUntil(internal::SteadyAt(waiter->deadline_ms + 1000))) {
       return Unavailable("No cluster leader");
     }
     std::lock_guard<std::mutex> lock(waiter->mutex);

@@ -42,6 +42,11 @@ namespace roster::server {
 
 namespace internal {
 
+// The steady-clock time point of a SystemClock::NowMs() value, for condition waits.
+inline std::chrono::steady_clock::time_point SteadyAt(std::int64_t ms) {
+  return std::chrono::steady_clock::time_point(std::chrono::milliseconds(ms));
+}
+
 // An HTTP worker waiting for the loop. The loop fills it in and calls Finish once.
 struct Waiter {
   std::mutex mutex;

@@ -11,8 +11,6 @@
 namespace roster::server {
 namespace {
 
-std::int64_t NowMs() { return SystemClock().NowMs(); }
-
 constexpr std::int64_t kJoinCallTimeoutMs = 1000;
 
 // Every founding server must derive the same cluster id from the same member set.
@@ -51,7 +49,7 @@ Status Node::StartRaft() {
   raw_node_ = std::move(raw_node).value();
   transport_->SetClusterId(cluster_id_);
   UpdateTransportPeers();
-  next_tick_ms_ = NowMs() + options_.tick_ms;
+  next_tick_ms_ = clock_.NowMs() + options_.tick_ms;
   return Status::Ok();
 }
 

@@ -11,8 +11,6 @@
 namespace roster::server {
 namespace {
 
-std::int64_t NowMs() { return SystemClock().NowMs(); }
-
 constexpr std::int64_t kForwardTimeoutMs = 5000;
 
 }  // namespace
@@ -62,7 +60,7 @@ void Node::HandleFrame(const PeerInfo& from, Frame& frame, const Reply& reply) {
                    << status.ToString();
     } else if (from_leader) {
       std::lock_guard<std::mutex> lock(status_mutex_);
-      last_leader_contact_ms_ = NowMs();
+      last_leader_contact_ms_ = clock_.NowMs();
     }
   } else if (auto* forward = std::get_if<ForwardApply>(&frame)) {
     HandleForwardApply(std::move(*forward), reply);
@@ -80,7 +78,7 @@ void Node::HandleFrame(const PeerInfo& from, Frame& frame, const Reply& reply) {
 // ---- Writes ------------------------------------------------------------------------------
 
 void Node::ProposeOrForward(Proposal proposal) {
-  const std::int64_t now = NowMs();
+  const std::int64_t now = clock_.NowMs();
   if (now >= proposal.deadline_ms) {
     CompleteProposal(proposal, Unavailable("No cluster leader"));
     return;
@@ -177,7 +175,7 @@ void Node::HandleForwardApply(ForwardApply request, const Reply& reply) {
   Proposal proposal;
   proposal.reply = reply;
   proposal.request_id = request.request_id;
-  proposal.deadline_ms = NowMs() + options_.commit_wait_ms;
+  proposal.deadline_ms = clock_.NowMs() + options_.commit_wait_ms;
   Result<store::Command> decoded = store::Decode(request.command);
   if (!decoded.ok()) {
     CompleteProposal(proposal, InvalidArgument(decoded.status().message()));
@@ -225,7 +223,7 @@ void Node::ProposeConfChange(const consensus::ConfChange& change, std::shared_pt
   Proposal proposal;
   proposal.waiter = std::move(waiter);
   proposal.term = id->term;
-  proposal.deadline_ms = NowMs() + options_.commit_wait_ms;
+  proposal.deadline_ms = clock_.NowMs() + options_.commit_wait_ms;
   proposals_by_index_[id->index].push_back(std::move(proposal));
 }
 
@@ -247,7 +245,7 @@ void Node::StartReadIndex(std::shared_ptr<Waiter> waiter) {
     reads_waiting_for_leader_.push_back(std::move(waiter));
     return;
   }
-  waiter->issued_ms = NowMs();
+  waiter->issued_ms = clock_.NowMs();
   reads_by_context_[waiter->context] = std::move(waiter);
 }
 
@@ -261,7 +259,7 @@ void Node::ReleaseReads() {
 // ---- Time-outs and retries -------------------------------------------------------------
 
 void Node::ExpireWaits() {
-  const std::int64_t now = NowMs();
+  const std::int64_t now = clock_.NowMs();
   const bool leader_known = raw_node_ && raw_node_->leader() != consensus::kNoNode;
   if (leader_known) {
     std::deque<Proposal> waiting;

@@ -16,12 +16,6 @@
 namespace roster::server {
 namespace {
 
-std::int64_t NowMs() { return SystemClock().NowMs(); }
-
-std::chrono::steady_clock::time_point SteadyAt(std::int64_t ms) {
-  return std::chrono::steady_clock::time_point(std::chrono::milliseconds(ms));
-}
-
 // As for forwarded writes (node_raft.cc): a leader that has not answered by then is
 // asked again (a renewal, unlike a write, is safe to repeat).
 constexpr std::int64_t kForwardTimeoutMs = 5000;
@@ -37,7 +31,7 @@ bool IsCommandType(std::string_view data, store::CommandType type) {
 
 Result<store::Session> Node::RenewSession(const std::string& id) {
   auto waiter = std::make_shared<Waiter>();
-  const std::int64_t now = NowMs();
+  const std::int64_t now = clock_.NowMs();
   Renewal renewal;
   renewal.session_id = id;
   renewal.waiter = waiter;
@@ -45,7 +39,7 @@ Result<store::Session> Node::RenewSession(const std::string& id) {
   Enqueue(Work{std::move(renewal)});
   // The loop answers by the deadline, or once a renewal forwarded just before it has
   // had its answer or its time-out.
-  if (!waiter->WaitUntil(SteadyAt(now + options_.leader_wait_ms + kForwardTimeoutMs + 1000))) {
+  if (!waiter->WaitUntil(internal::SteadyAt(now + options_.leader_wait_ms + kForwardTimeoutMs + 1000))) {
     return Unavailable("No cluster leader");
   }
   std::lock_guard<std::mutex> lock(waiter->mutex);
@@ -56,7 +50,7 @@ Result<store::Session> Node::RenewSession(const std::string& id) {
 // ---- Loop: renewals --------------------------------------------------------------------
 
 void Node::ProcessRenewal(Renewal renewal) {
-  if (NowMs() >= renewal.deadline_ms) {
+  if (clock_.NowMs() >= renewal.deadline_ms) {
     CompleteRenewal(renewal, Unavailable("No cluster leader"));
     return;
   }
@@ -86,7 +80,7 @@ void Node::ProcessRenewal(Renewal renewal) {
     return;
   }
   ++next_request_id_;
-  renewal.forwarded_ms = NowMs();
+  renewal.forwarded_ms = clock_.NowMs();
   renewal.forwarded_to = leader;
   renewals_forwarded_.emplace(request_id, std::move(renewal));
 }
@@ -95,7 +89,7 @@ Result<store::Session> Node::RenewOnLeader(const std::string& session_id) {
   const store::Session* session = store_.sessions().Find(session_id);
   if (session == nullptr) return NotFound("Session id '" + session_id + "' not found");
   if (session->ttl_ms > 0) {
-    session_timers_.Reset(session_id, static_cast<std::int64_t>(session->ttl_ms), NowMs());
+    session_timers_.Reset(session_id, static_cast<std::int64_t>(session->ttl_ms), clock_.NowMs());
   }
   return *session;
 }
@@ -125,7 +119,7 @@ void Node::HandleForwardRenew(const ForwardRenew& request, const Reply& reply) {
   renewal.session_id = request.session_id;
   renewal.reply = reply;
   renewal.request_id = request.request_id;
-  renewal.deadline_ms = NowMs() + options_.leader_wait_ms;
+  renewal.deadline_ms = clock_.NowMs() + options_.leader_wait_ms;
   if (!raw_node_ || raw_node_->role() != consensus::Role::kLeader) {
     CompleteRenewal(renewal, Status(StatusCode::kNotLeader, "not the leader"));
     return;
@@ -150,7 +144,7 @@ void Node::HandleForwardRenewResult(const ForwardRenewResult& result) {
 // Every loop: renewals waiting for a leader go on once one is known; renewals whose
 // leader changed or went silent are asked again (repeating one is harmless).
 void Node::RetryRenewals() {
-  const std::int64_t now = NowMs();
+  const std::int64_t now = clock_.NowMs();
   const consensus::NodeId leader = raw_node_ ? raw_node_->leader() : consensus::kNoNode;
   std::vector<Renewal> retry;
   for (auto it = renewals_forwarded_.begin(); it != renewals_forwarded_.end();) {
@@ -185,7 +179,7 @@ void Node::FailRenewals(const Status& status) {
 // What an applied entry means for the leader's timers and lock-delays.
 void Node::TrackSessions(const consensus::Entry& entry, const store::ApplyResult& result) {
   if (raw_node_->role() != consensus::Role::kLeader) return;
-  const std::int64_t now = NowMs();
+  const std::int64_t now = clock_.NowMs();
   for (const store::InvalidatedSession& ended : result.invalidated_sessions) {
     session_timers_.Remove(ended.id);
     const auto delay_ms = static_cast<std::int64_t>(
@@ -211,7 +205,7 @@ bool Node::IsLockDelayed(const std::string& command) {
   }
   Result<store::Command> decoded = store::Decode(command);
   if (!decoded.ok()) return false;  // Apply and HandleForwardApply decoded it already
-  return lock_delays_.Active(std::get<store::KvLock>(*decoded).key, NowMs());
+  return lock_delays_.Active(std::get<store::KvLock>(*decoded).key, clock_.NowMs());
 }
 
 // Every loop: timers exist only while leading; each new term starts them all afresh;
@@ -225,7 +219,7 @@ void Node::MaybeExpireSessions() {
     session_timers_term_ = 0;
     return;
   }
-  const std::int64_t now = NowMs();
+  const std::int64_t now = clock_.NowMs();
   if (session_timers_term_ != raw_node_->term()) {
     RestartSessionTimers(now);
     session_timers_term_ = raw_node_->term();
@@ -274,7 +268,7 @@ void Node::RestartSessionTimers(std::int64_t now_ms) {
 // identical registration after a restart changes nothing in the store.
 void Node::MaybeRegisterSelf() {
   if (registered_) return;
-  const std::int64_t now = NowMs();
+  const std::int64_t now = clock_.NowMs();
   if (registration_) {
     Status status;
     {
