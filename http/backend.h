@@ -81,7 +81,8 @@ class Backend {
   // persist it. The caller validated the command; it is never half-applied.
   // Lock-delay (consul-api.md §3.3) is enforced here, on the leader, before Raft: a
   // KvLock on a key whose holder's session ended less than its lock-delay ago comes
-  // back ok == false without being proposed.
+  // back ok == false without being proposed; so does a Txn with a `lock` op on such a
+  // key, with txn.errors naming each of those ops (store::CheckLockDelays).
   virtual Result<WriteOutcome> Apply(std::string command) = 0;
 
   // PUT /v1/session/renew: restarts the session's TTL timer on the leader (forwarded

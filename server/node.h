@@ -17,6 +17,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <shared_mutex>
 #include <string>
 #include <thread>
@@ -223,7 +224,8 @@ class Node final : public http::Backend {
   void FailProposalsOnLostLeadership();
 
   // Loop: sessions and liveness (node_sessions.cc).
-  bool IsLockDelayed(const std::string& command);
+  // A KvLock or Txn refused by lock-delay, with its outcome; nullopt to propose it.
+  std::optional<http::WriteOutcome> LockDelayRefusal(const std::string& command);
   void TrackSessions(const consensus::Entry& entry, const store::ApplyResult& result);
   void MaybeExpireSessions();
   void RestartSessionTimers(std::int64_t now_ms);

@@ -88,10 +88,9 @@ void Node::ProposeOrForward(Proposal proposal) {
     return;
   }
   if (raw_node_->role() == consensus::Role::kLeader) {
-    if (IsLockDelayed(proposal.command)) {
-      // consul-api.md §3.3: a soft refusal before Raft, for local and forwarded writes.
-      CompleteProposal(proposal, http::WriteOutcome{.ok = false, .index = applied_index_,
-                                                    .entry = std::nullopt, .txn = {}});
+    if (std::optional<http::WriteOutcome> refused = LockDelayRefusal(proposal.command)) {
+      // consul-api.md §3.3: refused before Raft, for local and forwarded writes alike.
+      CompleteProposal(proposal, std::move(*refused));
       return;
     }
     Result<consensus::ProposalId> id = raw_node_->Propose(proposal.command);

@@ -7,11 +7,14 @@
 // else here runs on the Raft loop, which is the store's only writer and so reads it
 // without the lock. Design notes: docs/design/server.md ("Sessions").
 #include <algorithm>
+#include <optional>
+#include <string_view>
 
 #include "base/check.h"
 #include "base/logging.h"
 #include "server/node.h"
 #include "store/command.h"
+#include "store/txn.h"
 
 namespace roster::server {
 namespace {
@@ -198,14 +201,28 @@ void Node::TrackSessions(const consensus::Entry& entry, const store::ApplyResult
   }
 }
 
-// A KV acquire of a key under lock-delay: refused before Raft (consul-api.md §3.3).
-bool Node::IsLockDelayed(const std::string& command) {
-  if (lock_delays_.size() == 0 || !IsCommandType(command, store::CommandType::kKvLock)) {
-    return false;
+// A KV acquire, or a transaction with `lock` ops, on a key under lock-delay: refused
+// before Raft (consul-api.md §3.3), with the answer Consul gives. An acquire is a soft
+// `false`; a transaction fails whole, one error per delayed lock op (Consul's preCheck),
+// so the HTTP side answers 409. nullopt when the command may be proposed.
+std::optional<http::WriteOutcome> Node::LockDelayRefusal(const std::string& command) {
+  if (lock_delays_.size() == 0 || !(IsCommandType(command, store::CommandType::kKvLock) ||
+                                    IsCommandType(command, store::CommandType::kTxn))) {
+    return std::nullopt;
   }
   Result<store::Command> decoded = store::Decode(command);
-  if (!decoded.ok()) return false;  // Apply and HandleForwardApply decoded it already
-  return lock_delays_.Active(std::get<store::KvLock>(*decoded).key, clock_.NowMs());
+  if (!decoded.ok()) return std::nullopt;  // Apply and HandleForwardApply decoded it already
+  const std::int64_t now = clock_.NowMs();
+  const auto delayed = [&](std::string_view key) { return lock_delays_.Active(key, now); };
+  http::WriteOutcome refused{
+      .ok = false, .index = applied_index_, .entry = std::nullopt, .txn = {}};
+  if (const auto* lock = std::get_if<store::KvLock>(&*decoded)) {
+    if (!delayed(lock->key)) return std::nullopt;
+    return refused;
+  }
+  refused.txn = store::CheckLockDelays(std::get<store::Txn>(*decoded), delayed);
+  if (refused.txn.ok()) return std::nullopt;
+  return refused;
 }
 
 // Every loop: timers exist only while leading; each new term starts them all afresh;

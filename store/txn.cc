@@ -183,6 +183,19 @@ TxnOutcome ReadTxn(const Store& store, const Txn& txn) {
   return outcome;
 }
 
+TxnOutcome CheckLockDelays(const Txn& txn,
+                           const std::function<bool(std::string_view key)>& delayed) {
+  TxnOutcome outcome;
+  for (std::size_t i = 0; i < txn.ops.size(); ++i) {
+    const TxnKvOp& op = txn.ops[i];
+    if (op.verb == TxnVerb::kLock && delayed(op.key)) {
+      outcome.errors.push_back(
+          TxnError{i, "failed to lock key " + Quote(op.key) + " due to lock delay"});
+    }
+  }
+  return outcome;
+}
+
 namespace internal {
 
 void ApplyCommand(ApplyContext& context, Txn&& txn) {

@@ -15,6 +15,9 @@
 // apply loop, as for any read.
 #pragma once
 
+#include <functional>
+#include <string_view>
+
 #include "store/apply_result.h"
 #include "store/command.h"
 #include "store/store.h"
@@ -27,5 +30,13 @@ bool IsReadOnly(const Txn& txn);
 // Evaluates a read-only transaction against store. REQUIRES: IsReadOnly(txn)
 // (CHECKed: the caller routes writes through the log).
 TxnOutcome ReadTxn(const Store& store, const Txn& txn);
+
+// Consul's pre-check of a transaction's `lock` ops (txn_endpoint.go, preCheck): one
+// error "failed to lock key \"<key>\" due to lock delay" per lock op whose key is
+// `delayed`, in op order; no errors when none is. Lock-delay itself is the leader's
+// (docs/design/server.md, "Sessions"), which refuses the whole transaction before Raft
+// when this reports any error; only the words are the store's, next to the other texts.
+TxnOutcome CheckLockDelays(const Txn& txn,
+                           const std::function<bool(std::string_view key)>& delayed);
 
 }  // namespace roster::store

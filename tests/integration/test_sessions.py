@@ -3,12 +3,16 @@ renewing loses its locks after TTL x 2 (never before its TTL); renewals through 
 server keep it alive; and when the leader is killed (kill -9) while ten clients contend
 for one lock, there is never more than one holder (fencing: every successful acquire has
 its own, larger LockIndex, and starts after the previous holder let go), and the lock is
-held again within TTL x 2 plus an election.
+held again within TTL x 2 plus an election. A key whose holder's session ended stays in
+its lock-delay for `lock` ops inside /v1/txn too: the transaction fails whole with 409
+and Consul's error, and goes through once the delay has passed.
 
-Only Consul's API is used (PUT /v1/session/create, /renew, GET /v1/session/info,
-?acquire and ?release on KV PUT), so the tests read as they would against Consul. The
-TTL is Consul's 10 s minimum, which makes them slow (about 80 s)."""
+Only Consul's API is used (PUT /v1/session/create, /renew, /destroy, GET
+/v1/session/info, ?acquire and ?release on KV PUT, /v1/txn), so the tests read as they
+would against Consul. The TTL is Consul's 10 s minimum, which makes them slow (about
+80 s)."""
 
+import base64
 import json
 import threading
 import time
@@ -108,6 +112,48 @@ class SessionTtlTest(ClusterTestCase):
         self.assertGreaterEqual(released_after_s, TTL_S)
         self.assertLessEqual(time.monotonic() - last_sent, 2 * TTL_S + 1)
         self.assertEqual(session_info(leader, session_id), [])
+
+
+def txn(server, ops):
+    """PUT /v1/txn with KV ops given as (verb, key, value, session)."""
+    body = [{"KV": {"Verb": verb, "Key": key, "Value": base64.b64encode(value).decode(),
+                    "Session": session}} for verb, key, value, session in ops]
+    return server.request("PUT", "/v1/txn", body=json.dumps(body).encode())
+
+
+class LockDelayTest(ClusterTestCase):
+
+    def test_a_txn_lock_in_lock_delay_fails_whole_until_the_delay_passes(self):
+        cluster = self.start_cluster(3)
+        leader = cluster.wait_for_leader()
+        follower = cluster.followers(leader)[0]  # the txn is forwarded to the leader
+        delay_s = 3
+        old = create_session(follower, "old-holder", lock_delay=f"{delay_s}s")
+        new = create_session(follower, "new-holder")
+        self.assertTrue(acquire(follower, "locks/txn", old))
+        destroy_sent = time.monotonic()
+        require_status(follower.request("PUT", f"/v1/session/destroy/{old}"), 200)
+        self.assertEqual(lock_state(leader, "locks/txn")[0], "")  # released
+
+        ops = [("set", "txn/side-effect", b"1", None), ("lock", "locks/txn", b"mine", new)]
+        refused = txn(follower, ops)
+        self.assertEqual(refused.status, 409, refused.describe())
+        self.assertEqual(refused.json(), {
+            "Results": None,
+            "Errors": [{"OpIndex": 1,
+                        "What": 'failed to lock key "locks/txn" due to lock delay'}]})
+        # Nothing of it was applied, not even the set before the delayed lock.
+        self.assertEqual(leader.kv_get("txn/side-effect", consistent=None).status, 404)
+        self.assertEqual(lock_state(leader, "locks/txn", consistent=None)[0], "")
+
+        wait_for(lambda: txn(follower, ops).status == 200, delay_s + 10,
+                 "the transaction to commit once the lock-delay passed")
+        after_s = time.monotonic() - destroy_sent
+        report(f"  the txn lock went through {after_s:.1f} s after the destroy "
+               f"(lock-delay {delay_s} s)")
+        self.assertGreaterEqual(after_s, delay_s)
+        self.assertEqual(lock_state(leader, "locks/txn", consistent=None)[0], new)
+        self.assertEqual(leader.kv_value("txn/side-effect", consistent=None), b"1")
 
 
 class LockClient:

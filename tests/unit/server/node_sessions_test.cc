@@ -1,11 +1,12 @@
 // Sessions on real Nodes in this process, over loopback (server/node_sessions.cc):
 // each server registers itself with a passing serfHealth check; the leader ends a
 // session that stops renewing after TTL x 2 (not before its TTL) and releases its
-// locks; renewals and writes through a follower reach the leader and bring back the
-// whole outcome (a refusal's text, a sequential entry, a txn's results, a lock-delay's
-// false); a new leader restarts every timer. TTLs are a fraction of a second so the
-// cases stay short. Every wait polls a condition with a deadline; nothing sleeps and
-// then asserts.
+// locks; lock-delay refuses acquires and fails transactions' lock ops; renewals and
+// writes through a follower reach the leader and bring back the whole outcome (a
+// refusal's text, a sequential entry, a txn's results, a lock-delay's false or a txn's
+// lock-delay errors); a new leader restarts every timer. TTLs are a fraction of a second
+// so the cases stay short. Every wait polls a condition with a deadline; nothing sleeps
+// and then asserts.
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -131,6 +132,16 @@ Result<http::WriteOutcome> Acquire(Node& node, const std::string& key, const std
   return node.Apply(store::Encode(store::KvLock{key, "held", 0, session}));
 }
 
+store::TxnKvOp SetOp(const std::string& key, const std::string& value) {
+  return {.verb = store::TxnVerb::kSet, .key = key, .value = value, .flags = 0, .index = 0,
+          .session = ""};
+}
+
+store::TxnKvOp LockOp(const std::string& key, const std::string& session) {
+  return {.verb = store::TxnVerb::kLock, .key = key, .value = "held", .flags = 0, .index = 0,
+          .session = session};
+}
+
 http::WriteOutcome Must(Result<http::WriteOutcome> result) {
   INFO(result.status().ToString());
   REQUIRE(result.ok());
@@ -201,6 +212,37 @@ TEST_CASE("a lock-delay refuses acquires of a released key until it passes", "[n
   REQUIRE(Eventually([&] { return Must(Acquire(node, "locks/b", "new")).ok; }));
   CHECK(NowMs() - destroy_sent_ms >= 1500);
   CHECK(HolderOf(node, "locks/b") == "new");
+}
+
+TEST_CASE("a lock-delay fails a transaction's lock ops whole, in Consul's words",
+          "[node][sessions]") {
+  TestServer server("solo", {});
+  server.Start();
+  Node& node = *server.node;
+  REQUIRE(Eventually([&] { return IsRegistered(node, "solo"); }));
+  REQUIRE(Must(CreateSession(node, "old", "solo", 0, /*lock_delay_ms=*/1500)).ok);
+  REQUIRE(Must(CreateSession(node, "new", "solo", 0)).ok);
+  REQUIRE(Must(Acquire(node, "locks/t", "old")).ok);
+  const std::int64_t destroy_sent_ms = NowMs();
+  Must(node.Apply(store::Encode(store::SessionDestroy{"old"})));
+
+  const store::Txn txn{{SetOp("side/effect", "1"), LockOp("locks/t", "new"),
+                        LockOp("locks/free", "new")}};
+  const http::WriteOutcome refused = Must(node.Apply(store::Encode(txn)));
+  CHECK_FALSE(refused.ok);
+  CHECK(refused.txn.results.empty());
+  CHECK(refused.txn.errors ==
+        std::vector<store::TxnError>{{1, "failed to lock key \"locks/t\" due to lock delay"}});
+  // Nothing of it applied: not the set before the delayed op, nor the lock after it.
+  CHECK(HolderOf(node, "side/effect") == "<absent>");
+  CHECK(HolderOf(node, "locks/free") == "<absent>");
+  // A transaction without a lock on a delayed key is not held up.
+  CHECK(Must(node.Apply(store::Encode(store::Txn{{LockOp("locks/free", "new")}}))).ok);
+
+  REQUIRE(Eventually([&] { return Must(node.Apply(store::Encode(txn))).ok; }));
+  CHECK(NowMs() - destroy_sent_ms >= 1500);
+  CHECK(HolderOf(node, "locks/t") == "new");
+  CHECK(HolderOf(node, "side/effect").empty());  // set, and held by nobody
 }
 
 // ---- Three servers -------------------------------------------------------------------
@@ -311,6 +353,15 @@ TEST_CASE("writes through a follower bring back the whole outcome", "[node][sess
     const http::WriteOutcome refused = Must(Acquire(node, "locks/c", "new"));
     CHECK_FALSE(refused.ok);
     CHECK(refused.index > 0);
+    // The leader refuses a transaction's lock the same way, errors and all.
+    const http::WriteOutcome txn_refused = Must(node.Apply(store::Encode(
+        store::Txn{{SetOp("t/side", "1"), LockOp("locks/c", "new")}})));
+    CHECK_FALSE(txn_refused.ok);
+    CHECK(txn_refused.txn.errors ==
+          std::vector<store::TxnError>{{1, "failed to lock key \"locks/c\" due to lock delay"}});
+    TestServer* leader = cluster.Leader();
+    REQUIRE(leader != nullptr);
+    CHECK(HolderOf(*leader->node, "t/side") == "<absent>");
   }
 }
 

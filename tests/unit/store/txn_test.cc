@@ -3,6 +3,7 @@
 #include "store/txn.h"
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "store/command.h"
@@ -178,6 +179,22 @@ TEST_CASE("lock in a transaction follows the lock rules") {
   CHECK(store.kv().Get("held")->lock_index == 2);
   CHECK(store.kv().Get("held")->session == "s2");
   CHECK(store.kv().KeysHeldBy("s2") == std::vector<std::string>{"held"});
+}
+
+TEST_CASE("the lock-delay pre-check names every delayed lock op, in Consul's words") {
+  const auto delayed = [](std::string_view key) { return key.starts_with("late"); };
+  // Only `lock` is delayed: unlock, set, cas and check-session on the same key pass.
+  const Txn txn{{Op(V::kSet, "late/a", "x"), Op(V::kLock, "late/b", "v", 0, "s1"),
+                 Op(V::kLock, "free", "v", 0, "s1"), Op(V::kUnlock, "late/c", "", 0, "s1"),
+                 Op(V::kLock, "late\"d", "v", 0, "s2")}};
+  const TxnOutcome outcome = CheckLockDelays(txn, delayed);
+  CHECK(outcome.results.empty());
+  CHECK(outcome.errors == std::vector<TxnError>{
+                              {1, "failed to lock key \"late/b\" due to lock delay"},
+                              {4, "failed to lock key \"late\\\"d\" due to lock delay"},
+                          });
+  CHECK(CheckLockDelays(txn, [](std::string_view) { return false; }).ok());
+  CHECK(CheckLockDelays(Txn{}, delayed).ok());
 }
 
 TEST_CASE("an empty transaction commits and changes nothing") {
