@@ -31,6 +31,11 @@ void LostFlag::Set(const std::string& reason) {
   if (wake_) wake_();
 }
 
+void LostFlag::Clear() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  reason_.reset();
+}
+
 std::optional<std::string> LostFlag::reason() const {
   std::lock_guard<std::mutex> lock(mutex_);
   return reason_;

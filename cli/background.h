@@ -37,11 +37,13 @@ class Event {
 };
 
 // The first reason the recipe lost what it held; setting it calls `wake` (which wakes
-// the main thread) once.
+// the main thread) once. Clear() re-arms it for a new session (roster elect campaigning
+// again), once nothing that could set it for the old one is running.
 class LostFlag {
  public:
   explicit LostFlag(std::function<void()> wake) : wake_(std::move(wake)) {}
   void Set(const std::string& reason);
+  void Clear();
   std::optional<std::string> reason() const;
 
  private:

@@ -141,6 +141,15 @@ MainWaiter::Event MainWaiter::Wait(std::optional<Clock::time_point> deadline) {
   return event;
 }
 
+int MainWaiter::SleepUnlessSignalled(std::chrono::milliseconds duration) {
+  const Clock::time_point deadline = Clock::now() + duration;
+  while (Clock::now() < deadline) {
+    const Event event = Wait(deadline);
+    if (event.signal != 0 && event.signal != SIGCHLD) return event.signal;
+  }
+  return 0;
+}
+
 // ---- ChildProcess -------------------------------------------------------------------
 
 Result<ChildProcess> ChildProcess::Start(const ChildOptions& options) {

@@ -43,6 +43,9 @@ class MainWaiter {
     bool from_terminal = false;  // sent by the kernel (Ctrl-C), so also to the child
   };
   Event Wait(std::optional<std::chrono::steady_clock::time_point> deadline);
+  // Waits `duration`, unless a SIGINT, SIGTERM or SIGHUP arrives first: that signal, else
+  // 0. Wake() and SIGCHLD do not end the wait.
+  int SleepUnlessSignalled(std::chrono::milliseconds duration);
 
  private:
   MainWaiter(int signal_fd, int wake_fd) : signal_fd_(signal_fd), wake_fd_(wake_fd) {}

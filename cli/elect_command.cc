@@ -3,7 +3,9 @@
 // with a behavior=delete session); the lowest key leads, and every other candidate
 // blocks only on the key just below its own, so a leader's exit wakes one candidate
 // (ZooKeeper's recipe; reference/etcd-zookeeper.md §5.2). The command runs only while
-// this candidate leads. docs/cli.md describes it for users.
+// this candidate leads. A candidate that loses leadership or its session stands again
+// with a new session and key (at the back of the queue), as etcd's and ZooKeeper's
+// candidates do; -once exits instead. docs/cli.md describes it for users.
 //
 // Threads: as in roster lock (recipe_runner.h): the main thread waits, background tasks
 // renew the session, campaign, and watch our key once we lead.
@@ -27,12 +29,14 @@ constexpr const char* kUsage =
     "usage: roster elect [flags] PREFIX COMMAND...\n"
     "\n"
     "Joins the election under PREFIX/ and runs COMMAND (through /bin/sh -c when it is one\n"
-    "argument) once this candidate leads, with ROSTER_LEADER=true and ROSTER_FENCING_TOKEN\n"
-    "(the CreateIndex of our election key: a later leader always has a larger one). If\n"
-    "leadership is lost the command gets SIGTERM, SIGKILL 5 s later, and roster elect\n"
-    "exits with 1. Otherwise the exit status is the command's (2 for bad usage).\n"
+    "argument) whenever this candidate leads, with ROSTER_LEADER=true and\n"
+    "ROSTER_FENCING_TOKEN (the CreateIndex of our election key: a later leader always has a\n"
+    "larger one). If leadership or the session is lost, the command gets SIGTERM (SIGKILL\n"
+    "5 s later) and the candidate campaigns again with a new session. The exit status is\n"
+    "the command's once it exits by itself (2 for bad usage).\n"
     "\n"
     "  -name NAME        this candidate's name, the value of its election key\n"
+    "  -once             on losing leadership or the session, exit with 1 instead\n"
     "  -ttl D            session TTL (default 15s; renewed every TTL/2)\n"
     "  -monitor-retry N  failed reads tolerated, 1 s apart, before leadership counts as lost (3)\n"
     "  -verbose          say what happens on stderr\n"
@@ -45,6 +49,7 @@ struct ElectConfig {
   std::vector<std::string> command;
   std::string name;
   int monitor_retries = kMonitorRetriesDefault;
+  bool once = false;  // exit on a loss instead of campaigning again
   bool verbose = false;
   SessionOptions session;
   std::string address;
@@ -52,7 +57,7 @@ struct ElectConfig {
 
 Result<ElectConfig> ParseConfig(const std::vector<std::string>& args) {
   Result<Flags> flags =
-      Flags::Parse(args, {"name", "ttl", "monitor-retry", "http-addr"}, {"verbose"});
+      Flags::Parse(args, {"name", "ttl", "monitor-retry", "http-addr"}, {"once", "verbose"});
   if (!flags.ok()) return flags.status();
   if (flags->positional().size() < 2) return InvalidArgument("PREFIX and COMMAND are required");
   ElectConfig config;
@@ -75,6 +80,7 @@ Result<ElectConfig> ParseConfig(const std::vector<std::string>& args) {
   // lock-delay would only slow nothing down.
   config.session.behavior = "delete";
   config.session.lock_delay = milliseconds{0};
+  config.once = flags->GetBool("once");
   config.verbose = flags->GetBool("verbose");
   config.address = client::HttpClient::DefaultAddress(flags->Get("http-addr"));
   return config;
@@ -132,9 +138,20 @@ HoldCheck LeaderHoldCheck(const std::string& own_key, const std::string& session
           }};
 }
 
-// Runs the campaign on a background task. true when we lead; false with `exit_code`.
-bool WaitToLead(RecipeSession& session, const ElectConfig& config, const std::string& own_key,
-                int& exit_code) {
+// How one candidacy (a session, its election key, perhaps a term as leader) ended.
+struct Candidacy {
+  enum class End {
+    kNotJoined,  // the election key could not be created
+    kLost,       // the session or leadership was lost (a running command was stopped)
+    kDone,       // the command exited by itself, or a signal arrived: roster elect exits
+  };
+  End end = End::kDone;
+  int exit_code = 1;  // what roster elect exits with if it stops here
+};
+
+// Runs the campaign on a background task: nullopt once we lead, else how it ended.
+std::optional<Candidacy> WaitToLead(RecipeSession& session, const ElectConfig& config,
+                                    const std::string& own_key) {
   Result<bool> outcome = false;
   BackgroundTask campaign(
       config.address,
@@ -144,21 +161,64 @@ bool WaitToLead(RecipeSession& session, const ElectConfig& config, const std::st
       [&session] { session.waiter().Wake(); });
   const TaskWait wait = WaitForTask(session, campaign, std::nullopt);
   campaign.Stop();
-  exit_code = 1;
   if (wait.end == TaskWait::End::kSignal) {
     session.Say("interrupted (signal " + std::to_string(wait.signal) + ") before leading");
-    exit_code = 128 + wait.signal;
-    return false;
+    return Candidacy{Candidacy::End::kDone, 128 + wait.signal};
   }
   if (wait.end == TaskWait::End::kLost) {
     session.Say("lost the session before leading: " + *session.lost().reason());
-    return false;
-  }
-  if (!outcome.ok()) {
+  } else if (!outcome.ok()) {
     session.Say(outcome.status().message());
-    return false;
+  } else if (*outcome) {
+    return std::nullopt;
   }
-  return *outcome;
+  return Candidacy{Candidacy::End::kLost, 1};
+}
+
+// Joins the election with the session's own key, waits to lead, and runs the command
+// while leading.
+Candidacy Stand(RecipeSession& recipe, const ElectConfig& config) {
+  Result<KvEntry> own =
+      recipe.client().CreateSequential(config.prefix + "/", config.name, recipe.id());
+  if (!own.ok()) {
+    recipe.Say("cannot join the election: " + own.status().message());
+    return {Candidacy::End::kNotJoined, 1};
+  }
+  if (config.verbose) recipe.Say("candidate " + own->key);
+  if (std::optional<Candidacy> ended = WaitToLead(recipe, config, own->key)) return *ended;
+  if (config.verbose) {
+    recipe.Say(own->key + " leads (fencing token " + std::to_string(own->create_index) +
+               "); running the command");
+  }
+  MonitoredChild child{.command = config.command,
+                       .environment = {{"ROSTER_LEADER", "true"},
+                                       {"ROSTER_FENCING_TOKEN", std::to_string(own->create_index)},
+                                       {"ROSTER_ELECTION_KEY", own->key},
+                                       {"ROSTER_SESSION", recipe.id()}},
+                       .check = LeaderHoldCheck(own->key, recipe.id()),
+                       .monitor_retries = config.monitor_retries,
+                       .verbose = config.verbose};
+  const ChildRun run = RunMonitoredChild(recipe, child);
+  if (run.hold_lost && run.signal == 0) return {Candidacy::End::kLost, 1};
+  return {Candidacy::End::kDone, run.exit_code};
+}
+
+// Between candidacies: the old session is destroyed if it still exists (which deletes
+// its key), then a new one is created, retried every second while the cluster cannot.
+// 0, or the signal that cut the wait short.
+int StandAgain(RecipeSession& recipe, const Candidacy& previous) {
+  if (previous.end == Candidacy::End::kNotJoined) {
+    if (const int signal = recipe.waiter().SleepUnlessSignalled(kErrorRetry)) return signal;
+  }
+  while (true) {
+    const Status restarted = recipe.Restart();
+    if (restarted.ok()) {
+      recipe.Say("campaigning again with a new session " + recipe.id());
+      return 0;
+    }
+    recipe.Say("cannot create a new session: " + restarted.message() + "; retrying");
+    if (const int signal = recipe.waiter().SleepUnlessSignalled(kErrorRetry)) return signal;
+  }
 }
 
 }  // namespace
@@ -176,33 +236,19 @@ int RunElect(const std::vector<std::string>& args) {
     return 1;
   }
   RecipeSession& recipe = **session;
-  Result<KvEntry> own =
-      recipe.client().CreateSequential(config->prefix + "/", config->name, recipe.id());
-  if (!own.ok()) {
-    recipe.Say("cannot join the election: " + own.status().message());
-    return 1;
-  }
-  if (config->verbose) recipe.Say("candidate " + own->key);
-  int exit_code = 0;
-  if (WaitToLead(recipe, *config, own->key, exit_code)) {
-    if (config->verbose) {
-      recipe.Say(own->key + " leads (fencing token " + std::to_string(own->create_index) +
-                 "); running the command");
+  // A first key that cannot be made is a mistake to report (a wrong address or prefix);
+  // later, the candidate rides out whatever the cluster goes through.
+  for (bool first = true;; first = false) {
+    const Candidacy candidacy = Stand(recipe, *config);
+    const bool again = !config->once && (candidacy.end == Candidacy::End::kLost ||
+                                         (candidacy.end == Candidacy::End::kNotJoined && !first));
+    if (!again) {
+      // Destroying the session deletes our key (behavior delete): the next candidate leads.
+      recipe.Close();
+      return candidacy.exit_code;
     }
-    MonitoredChild child{
-        .command = config->command,
-        .environment = {{"ROSTER_LEADER", "true"},
-                        {"ROSTER_FENCING_TOKEN", std::to_string(own->create_index)},
-                        {"ROSTER_ELECTION_KEY", own->key},
-                        {"ROSTER_SESSION", recipe.id()}},
-        .check = LeaderHoldCheck(own->key, recipe.id()),
-        .monitor_retries = config->monitor_retries,
-        .verbose = config->verbose};
-    exit_code = RunMonitoredChild(recipe, child);
+    if (const int signal = StandAgain(recipe, candidacy)) return 128 + signal;
   }
-  // Destroying the session deletes our key (behavior delete): the next candidate leads.
-  recipe.Close();
-  return exit_code;
 }
 
 }  // namespace roster::cli

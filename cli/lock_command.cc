@@ -377,7 +377,7 @@ int RunLock(const std::vector<std::string>& args) {
                                       : SemaphoreHoldCheck(config->prefix, recipe.id()),
                          .monitor_retries = config->monitor_retries,
                          .verbose = config->verbose};
-    exit_code = RunMonitoredChild(recipe, child);
+    exit_code = RunMonitoredChild(recipe, child).exit_code;
   }
   // Also after a timeout or a signal: the acquire may have succeeded just before.
   const Status released = config->limit == 1

@@ -6,10 +6,11 @@
 
 namespace roster::cli {
 
-RecipeSession::RecipeSession(std::string tool, std::string address,
+RecipeSession::RecipeSession(std::string tool, std::string address, SessionOptions options,
                              std::unique_ptr<MainWaiter> waiter)
     : tool_(std::move(tool)),
       address_(std::move(address)),
+      options_(std::move(options)),
       waiter_(std::move(waiter)),
       lost_([this] { waiter_->Wake(); }),
       client_(address_, kRequestTimeout) {}
@@ -21,19 +22,33 @@ Result<std::unique_ptr<RecipeSession>> RecipeSession::Start(const std::string& t
   if (!waiter.ok()) return waiter.status();
   // A child or server that closes its end must not kill us: writes fail instead.
   signal(SIGPIPE, SIG_IGN);
-  std::unique_ptr<RecipeSession> session(new RecipeSession(tool, address, std::move(*waiter)));
-  Result<std::string> id = session->client_.CreateSession(options);
-  if (!id.ok()) return id.status();
-  session->id_ = *id;
-  RecipeSession* raw = session.get();
-  const std::chrono::milliseconds ttl = options.ttl;
-  session->renewer_ = std::make_unique<BackgroundTask>(
-      address,
-      [raw, ttl](SessionClient& client, Event& stop) {
-        RenewSessionLoop(client, stop, raw->id_, ttl, raw->lost_);
+  std::unique_ptr<RecipeSession> session(
+      new RecipeSession(tool, address, options, std::move(*waiter)));
+  if (Status opened = session->Open(); !opened.ok()) return opened;
+  return session;
+}
+
+Status RecipeSession::Open() {
+  Result<std::string> id = client_.CreateSession(options_);
+  if (!id.ok()) {
+    id_.clear();
+    return id.status();
+  }
+  id_ = *id;
+  const std::chrono::milliseconds ttl = options_.ttl;
+  renewer_ = std::make_unique<BackgroundTask>(
+      address_,
+      [this, id = id_, ttl](SessionClient& client, Event& stop) {
+        RenewSessionLoop(client, stop, id, ttl, lost_);
       },
       nullptr, RenewReadTimeout(ttl));
-  return session;
+  return Status::Ok();
+}
+
+Status RecipeSession::Restart() {
+  Close();
+  lost_.Clear();  // nothing of the old session runs any more
+  return Open();
 }
 
 void RecipeSession::Say(const std::string& message) const {
@@ -73,12 +88,12 @@ TaskWait WaitForTask(RecipeSession& session, const BackgroundTask& task,
   return {TaskWait::End::kFinished};
 }
 
-int RunMonitoredChild(RecipeSession& session, const MonitoredChild& child) {
+ChildRun RunMonitoredChild(RecipeSession& session, const MonitoredChild& child) {
   Result<ChildProcess> process =
       ChildProcess::Start({.command = child.command, .environment = child.environment});
   if (!process.ok()) {
     session.Say("cannot start the command: " + process.status().message());
-    return 1;
+    return {.exit_code = 1, .hold_lost = false, .signal = 0};
   }
   LostFlag& lost = session.lost();
   BackgroundTask monitor(session.address(), [&](SessionClient& client, Event& stop) {
@@ -89,12 +104,12 @@ int RunMonitoredChild(RecipeSession& session, const MonitoredChild& child) {
       [&session](const std::string& message) { session.Say(message); });
   monitor.Stop();
   if (outcome.lost_reason.has_value()) {
-    session.Say("exiting with 1: the hold was lost (" + *outcome.lost_reason +
+    session.Say("the hold was lost (" + *outcome.lost_reason +
                 ") and the command, stopped, exited with " + std::to_string(outcome.exit_code));
-    return 1;
+    return {.exit_code = 1, .hold_lost = true, .signal = outcome.signal};
   }
   if (child.verbose) session.Say("the command exited with " + std::to_string(outcome.exit_code));
-  return outcome.exit_code;
+  return {.exit_code = outcome.exit_code, .hold_lost = false, .signal = outcome.signal};
 }
 
 }  // namespace roster::cli

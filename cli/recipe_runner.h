@@ -1,8 +1,8 @@
 // The skeleton `roster lock` and `roster elect` share: a session kept alive by a renewal
-// task, a wait for the acquire (or campaign) task that a signal, a -timeout or the loss
-// of the session can cut short, and the child run under a monitor that stops it when
-// the hold is lost. The commands supply what differs: how to acquire, what to check,
-// how to release.
+// task (and replaced by a new one when a recipe carries on after losing it), a wait for
+// the acquire (or campaign) task that a signal, a -timeout or the loss of the session can
+// cut short, and the child run under a monitor that stops it when the hold is lost. The
+// commands supply what differs: how to acquire, what to check, how to release.
 //
 // Thread-safety: a RecipeSession and these functions belong to the main thread (the one
 // that created the MainWaiter); the tasks they start run on their own threads.
@@ -47,15 +47,23 @@ class RecipeSession {
 
   // Stops renewing and destroys the session (idempotent).
   void Close();
+  // Close(), then a new session with the same options, renewed from then on, and lost()
+  // clear again: for a recipe that carries on after losing its session (roster elect).
+  // On failure there is no session (id() is empty) until a Restart succeeds.
+  Status Restart();
   // Stops renewing without a word to the server, which did not answer (`why`): the
   // session ends by itself once its TTL runs out, releasing what it holds.
   void Abandon(const std::string& why);
 
  private:
-  RecipeSession(std::string tool, std::string address, std::unique_ptr<MainWaiter> waiter);
+  RecipeSession(std::string tool, std::string address, SessionOptions options,
+                std::unique_ptr<MainWaiter> waiter);
+  // Creates the session and starts its renewal task.
+  Status Open();
 
   std::string tool_;
   std::string address_;
+  SessionOptions options_;
   std::unique_ptr<MainWaiter> waiter_;
   LostFlag lost_;
   SessionClient client_;
@@ -81,8 +89,13 @@ struct MonitoredChild {
   int monitor_retries = kMonitorRetriesDefault;
   bool verbose = false;
 };
-// Runs the child while a monitor task checks the hold. Returns the child's exit status,
-// or 1 (with a message) when the hold was lost and the child had to be stopped.
-int RunMonitoredChild(RecipeSession& session, const MonitoredChild& child);
+// How a monitored child's run ended.
+struct ChildRun {
+  int exit_code = 0;       // the child's; 1 when it could not start or the hold was lost
+  bool hold_lost = false;  // the hold was lost, so the child was stopped (a message says why)
+  int signal = 0;          // a SIGINT/SIGTERM/SIGHUP we received (and passed on), if any
+};
+// Runs the child while a monitor task checks the hold, until the child exits.
+ChildRun RunMonitoredChild(RecipeSession& session, const MonitoredChild& child);
 
 }  // namespace roster::cli

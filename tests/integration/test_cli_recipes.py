@@ -1,8 +1,10 @@
-"""`roster lock`, `roster watch` against real servers (docs/cli.md): a semaphore admits
-N holders, -timeout gives up, exit codes and signals pass through, the key and session
-are cleaned up, a holder cut off from the cluster stops its child before anyone else can
-take the lock, and a watch runs its handler once per change. (`roster elect` and the lock
-with fencing are exercised by the examples' tests, examples/*/test_*.py.)"""
+"""`roster lock`, `roster elect`, `roster watch` against real servers (docs/cli.md): a
+semaphore admits N holders, -timeout gives up, exit codes and signals pass through, the
+key and session are cleaned up, a holder cut off from the cluster stops its child before
+anyone else can take the lock, a candidate whose session is destroyed stops its command
+and campaigns again with a new session (or exits, with -once), and a watch runs its
+handler once per change. (Elections with crashes and the lock with fencing are exercised
+by the examples' tests, examples/*/test_*.py.)"""
 
 import json
 import os
@@ -158,6 +160,80 @@ class CliRecipesTest(ClusterTestCase):
         self.assertLess(stopped_at, taken_at)
         self.assertEqual(holder.wait(), 1, holder.output())
         self.assertRegex(holder.output(), r"could not renew|lost")
+
+    def candidate(self, server, name, *flags):
+        """`roster elect` whose command records each term in the file "terms"."""
+        terms = self.path("terms")
+        command = (f'trap \'echo "{name} stops" >> {terms}; exit 0\' TERM; '
+                   f'echo "{name} leads $ROSTER_FENCING_TOKEN $ROSTER_SESSION" >> {terms}; '
+                   'while :; do sleep 0.05; done')
+        return Cli(self, server, "elect", "-verbose", *flags, "-name", name, "demo/elect",
+                   command)
+
+    def terms(self, name):
+        """(fencing token, session) of each time `name` started leading, in order."""
+        return [(int(words[2]), words[3]) for words in map(str.split, self.lines("terms"))
+                if words[:2] == [name, "leads"]]
+
+    def election_keys(self, server):
+        """{key: session} under demo/elect/."""
+        response = server.kv_get("demo/elect/", recurse=None)
+        if response.status == 404:
+            return {}
+        return {entry["Key"]: entry.get("Session") for entry in response.json()}
+
+    def test_elect_campaigns_again_with_a_new_session_after_losing_its_own(self):
+        server = self.dev_server()
+        alice = self.candidate(server, "alice")
+        wait_for(lambda: self.terms("alice"), 20, "alice to lead")
+        bob = self.candidate(server, "bob")
+        wait_for(lambda: len(self.election_keys(server)) == 2, 20, "bob to queue")
+        [(first_token, first_session)] = self.terms("alice")
+
+        # Alice's session ends from outside: her command stops, bob leads, and alice
+        # queues again behind bob with a new session and key.
+        response = server.request("PUT", f"/v1/session/destroy/{first_session}")
+        self.assertEqual(response.status, 200, response.describe())
+        wait_for(lambda: "alice stops" in self.lines("terms"), 20, "alice's command to stop")
+        wait_for(lambda: self.terms("bob"), 20, "bob to lead")
+        [(bob_token, bob_session)] = self.terms("bob")
+        self.assertGreater(bob_token, first_token)
+
+        def alice_requeued():
+            sessions = set(self.election_keys(server).values())
+            return len(sessions) == 2 and bob_session in sessions and first_session not in sessions
+        wait_for(alice_requeued, 20, lambda: "alice to queue again: " + alice.output())
+        self.assertIsNone(alice.process.poll(), alice.output())
+        self.assertIn("campaigning again with a new session", alice.output())
+        self.assertEqual(self.terms("alice"), [(first_token, first_session)])  # not leading
+
+        # Bob steps down: alice leads again, with the new session and a larger token.
+        bob.process.send_signal(signal.SIGTERM)
+        self.assertEqual(bob.wait(), 0, bob.output())
+        wait_for(lambda: len(self.terms("alice")) == 2, 20,
+                 lambda: "alice to lead again: " + alice.output())
+        second_token, second_session = self.terms("alice")[1]
+        self.assertGreater(second_token, bob_token)
+        self.assertNotIn(second_session, (first_session, bob_session))
+        self.assertEqual(list(self.election_keys(server).values()), [second_session])
+
+        alice.process.send_signal(signal.SIGTERM)
+        self.assertEqual(alice.wait(), 0, alice.output())
+        self.assertEqual(self.election_keys(server), {})
+        self.assertEqual(server.request("GET", "/v1/session/list").json(), [])
+
+    def test_elect_once_exits_when_its_session_is_lost(self):
+        server = self.dev_server()
+        alice = self.candidate(server, "alice", "-once")
+        wait_for(lambda: self.terms("alice"), 20, "alice to lead")
+        [(_, session)] = self.terms("alice")
+        response = server.request("PUT", f"/v1/session/destroy/{session}")
+        self.assertEqual(response.status, 200, response.describe())
+        self.assertEqual(alice.wait(), 1, alice.output())
+        self.assertIn("alice stops", self.lines("terms"))
+        self.assertNotIn("campaigning again", alice.output())
+        self.assertEqual(self.election_keys(server), {})
+        self.assertEqual(server.request("GET", "/v1/session/list").json(), [])
 
     def test_watch_runs_the_handler_once_per_change(self):
         server = self.dev_server()

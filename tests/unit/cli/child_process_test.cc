@@ -120,6 +120,18 @@ TEST_CASE("a child that ignores SIGTERM gets SIGKILL after the grace period") {
   CHECK(outcome.exit_code == 128 + SIGKILL);
 }
 
+TEST_CASE("a pause between recipe rounds ends early only for a signal") {
+  Result<std::unique_ptr<MainWaiter>> waiter = MainWaiter::Create();
+  REQUIRE(waiter.ok());
+  (*waiter)->Wake();  // a background task finishing: not a reason to stop pausing
+  const auto started = std::chrono::steady_clock::now();
+  CHECK((*waiter)->SleepUnlessSignalled(std::chrono::milliseconds(100)) == 0);
+  CHECK(std::chrono::steady_clock::now() - started >= std::chrono::milliseconds(100));
+
+  REQUIRE(kill(getpid(), SIGTERM) == 0);  // blocked, so it waits in the signalfd
+  CHECK((*waiter)->SleepUnlessSignalled(std::chrono::seconds(30)) == SIGTERM);
+}
+
 TEST_CASE("a signal to us is forwarded to the child") {
   Result<std::unique_ptr<MainWaiter>> waiter = MainWaiter::Create();
   REQUIRE(waiter.ok());
