@@ -1,5 +1,5 @@
-// A small vocabulary for DNS tests: octet strings written as hex, and helpers that
-// build a query the way a client would.
+// A small vocabulary for DNS tests: a fake catalog, octet strings written as hex, and
+// helpers that build a query the way a client would.
 #pragma once
 
 #include <algorithm>
@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "base/check.h"
+#include "dns/catalog.h"
 #include "dns/domain_name.h"
 #include "dns/message.h"
 
@@ -71,6 +72,41 @@ inline Message MustParse(std::string_view octets) {
   return std::move(message).value();
 }
 
+// Instances and nodes in memory. Datacenters other than `datacenter` are unknown.
+class FakeCatalog final : public DnsCatalog {
+ public:
+  std::string datacenter = "dc1";
+  std::map<std::string, std::vector<DnsInstance>> services;  // by lowercase name
+  std::map<std::string, DnsNode> nodes;                      // by lowercase name
+  std::optional<Status> failure;                             // when set, every call fails with it
+  mutable std::vector<std::string> calls;
+
+  DnsInstance& Add(std::string service, DnsInstance instance) {
+    std::vector<DnsInstance>& list = services[service];
+    list.push_back(std::move(instance));
+    return list.back();
+  }
+
+  Result<std::vector<DnsInstance>> ServiceInstances(std::string_view dc,
+                                                    std::string_view service) const override {
+    calls.push_back("service " + std::string(dc) + " " + std::string(service));
+    if (failure.has_value()) return *failure;
+    if (dc != datacenter) return NotFound("no datacenter " + std::string(dc));
+    const auto found = services.find(AsciiLower(service));
+    if (found == services.end()) return std::vector<DnsInstance>{};
+    return found->second;
+  }
+
+  Result<std::optional<DnsNode>> Node(std::string_view dc, std::string_view node) const override {
+    calls.push_back("node " + std::string(dc) + " " + std::string(node));
+    if (failure.has_value()) return *failure;
+    if (dc != datacenter) return NotFound("no datacenter " + std::string(dc));
+    const auto found = nodes.find(AsciiLower(node));
+    if (found == nodes.end()) return std::optional<DnsNode>();
+    return std::optional<DnsNode>(found->second);
+  }
+};
+
 // A record as one line of master-file text: "web.service.roster. 0 A 10.0.0.1".
 inline std::string RecordText(const ResourceRecord& record) {
   std::string out = record.name.ToString() + " " + std::to_string(record.ttl_s) + " ";
@@ -119,6 +155,16 @@ inline std::vector<std::string> Texts(const std::vector<ResourceRecord>& records
   for (const ResourceRecord& record : records) out.push_back(RecordText(record));
   if (sorted) std::sort(out.begin(), out.end());
   return out;
+}
+
+inline DnsInstance Instance(std::string node, std::string node_address, std::uint16_t port,
+                            DnsHealth health = DnsHealth::kPassing) {
+  DnsInstance instance;
+  instance.node.name = std::move(node);
+  instance.node.address = std::move(node_address);
+  instance.port = port;
+  instance.health = health;
+  return instance;
 }
 
 }  // namespace roster::dns::testing

@@ -1,0 +1,65 @@
+// DnsCatalog: what the DNS responder needs to know about the catalog, and nothing more.
+//
+// dns/ does not read the store itself: a server implements DnsCatalog over its local
+// replica (stale reads), an agent over its cache, and the tests over a fake. The
+// instances come back unfiltered; dns/ applies the health filter, the tag filter and the
+// shuffle, so every implementation answers the same way.
+// Thread-safety: implementations must allow calls from several DNS worker threads.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/status.h"
+
+namespace roster::dns {
+
+// An instance's health, aggregated over its node's and its own checks: the worst of
+// them, with maintenance counting as critical (consul-api.md §5.3, "Health filter").
+enum class DnsHealth : std::uint8_t { kPassing, kWarning, kCritical };
+
+// Consul's Weights: the SRV weight of an instance by its health.
+struct DnsWeights {
+  std::uint32_t passing = 1;
+  std::uint32_t warning = 1;
+};
+
+struct DnsNode {
+  std::string name;
+  std::string address;  // an IPv4 or IPv6 address, or a hostname
+  std::map<std::string, std::string> meta;
+};
+
+struct DnsInstance {
+  DnsNode node;
+  std::string service_address;  // empty: the node's address
+  std::uint16_t port = 0;
+  std::vector<std::string> tags;
+  DnsWeights weights;
+  DnsHealth health = DnsHealth::kPassing;
+};
+
+class DnsCatalog {
+ public:
+  virtual ~DnsCatalog() = default;
+
+  // Every instance of `service` in `datacenter`, whatever its health and tags. The
+  // service name matches ignoring ASCII case. NotFound means the datacenter is unknown
+  // (the answer is NXDOMAIN); any other error is answered SERVFAIL.
+  virtual Result<std::vector<DnsInstance>> ServiceInstances(std::string_view datacenter,
+                                                            std::string_view service) const = 0;
+
+  // The node named `node` (matched ignoring ASCII case), nullopt if there is none.
+  // Errors as for ServiceInstances.
+  virtual Result<std::optional<DnsNode>> Node(std::string_view datacenter,
+                                              std::string_view node) const = 0;
+};
+
+// The service whose instances are the servers, named in NS answers (as Consul's are).
+inline constexpr std::string_view kServerServiceName = "consul";
+
+}  // namespace roster::dns

@@ -1,0 +1,68 @@
+// Responder: one DNS query's octets in, the octets to send back out (or a decision not
+// to), with no sockets involved. The UDP and TCP listeners (next to come) read a query,
+// call Respond, and write what it returns; forwarding to recursors happens in the
+// listener, for the queries Respond marks kNotOurs.
+//
+// Steps: ParseQuery (dns/query.h) decides drop / FORMERR / NOTIMP / BADVERS / REFUSED;
+// ParseQueryName (dns/names.h) finds the name form; BuildAnswer (dns/answer.h) asks the
+// catalog; EncodeResponse (dns/message.h) fits the reply into 512 octets or the
+// client's EDNS size over UDP (TC set when answers are cut) or 65535 over TCP (cut
+// without TC, since TC asks the client to retry over TCP). Responses to our names have
+// AA set, RA when recursors are configured; an EDNS query gets an OPT record back
+// (version 0, its UDP size, its DO bit, a client-subnet option echoed with scope 0).
+// Design notes: docs/design/dns.md.
+//
+// Thread-safety: Respond is const and may run on several threads at once if the
+// catalog allows it; each thread passes its own Random.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+
+#include "base/clock.h"
+#include "base/random.h"
+#include "dns/catalog.h"
+#include "dns/config.h"
+#include "dns/names.h"
+
+namespace roster::dns {
+
+enum class Transport : std::uint8_t { kUdp, kTcp };
+
+enum class ReplyAction : std::uint8_t {
+  kSend,  // send `bytes`
+  kDrop,  // send nothing (no header to answer, or the packet was a response)
+  // The name is outside both domains: forward the query to a recursor if any are
+  // configured, else send `bytes` (REFUSED).
+  kNotOurs,
+};
+
+struct DnsReply {
+  ReplyAction action = ReplyAction::kDrop;
+  std::string bytes;
+  std::string reason;  // why a query was dropped or refused, for a debug log line
+};
+
+// The most a UDP reply may carry whatever the client's EDNS size: 65535 less the IPv6
+// and UDP headers (Consul uses the same cap).
+inline constexpr std::size_t kUdpPayloadBytesMax = 65535 - 68;
+
+class Responder {
+ public:
+  // REQUIRES: ValidateDnsConfig(config).ok(); `catalog` and `clock` outlive this.
+  // The clock gives the SOA serial (Unix seconds, as Consul's).
+  Responder(DnsConfig config, const DnsCatalog& catalog, const Clock& clock);
+
+  DnsReply Respond(std::span<const std::uint8_t> query, Transport transport, Random& random) const;
+
+  const DnsConfig& config() const { return config_; }
+
+ private:
+  DnsConfig config_;
+  Domains domains_;
+  const DnsCatalog& catalog_;
+  const Clock& clock_;
+};
+
+}  // namespace roster::dns
