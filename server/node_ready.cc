@@ -2,9 +2,11 @@
 // send, persist (one SQLite transaction), send what promises persistence, apply,
 // Advance. Also snapshots: taking them, and installing one the leader sent.
 #include <algorithm>
+#include <optional>
 
 #include "base/check.h"
 #include "base/logging.h"
+#include "server/forked_encoder.h"
 #include "server/node.h"
 #include "store/command.h"
 
@@ -19,6 +21,11 @@ void Node::HandleReadies() {
   while (raw_node_->HasReady()) {
     consensus::Ready ready = raw_node_->GetReady();
     SendMessages(ready.messages);  // the leader replicates while its own disk writes
+    // Committed entries already in this node's durable log need not wait for this
+    // Ready's fsync: applying them first answers their clients one fsync sooner (etcd
+    // applies concurrently with its WAL write for the same reason).
+    std::vector<consensus::Entry> durable = TakeDurableCommitted(ready);
+    ApplyCommitted(durable);
     if (!PersistReady(ready)) return;  // stopping; nothing unpersisted is acknowledged
     SendMessages(ready.persisted_messages);
     if (ready.snapshot) InstallSnapshot(*ready.snapshot);
@@ -37,6 +44,21 @@ void Node::HandleReadies() {
       FailProposalsOnLostLeadership();
     }
   }
+}
+
+// The prefix of ready's committed entries that this node's log already holds durably
+// (committed, so never truncated), moved out of ready. None when the Ready installs a
+// snapshot: the store must take the snapshot before anything after it.
+std::vector<consensus::Entry> Node::TakeDurableCommitted(consensus::Ready& ready) {
+  std::vector<consensus::Entry> durable;
+  if (ready.snapshot) return durable;
+  std::vector<consensus::Entry>& committed = ready.committed_entries;
+  const consensus::Index durable_last = storage_->LastIndex();
+  const auto end = std::find_if(committed.begin(), committed.end(),
+                                [durable_last](const consensus::Entry& entry) { return entry.index > durable_last; });
+  durable.assign(std::make_move_iterator(committed.begin()), std::make_move_iterator(end));
+  committed.erase(committed.begin(), end);
+  return durable;
 }
 
 void Node::SendMessages(std::vector<consensus::Message>& messages) {
@@ -197,10 +219,25 @@ Status Node::RestoreFromStorage() {
   return Status::Ok();
 }
 
-// Takes a snapshot every snapshot_interval_entries applied entries. The loop only
-// encodes the state (the store must not change under the encoder); the snapshot thread
-// writes, fsyncs and verifies the file, which takes far longer, while the loop keeps
-// replicating. FinishSnapshot then records it and compacts the log.
+namespace {
+
+// Streams the child's encoding into a new snapshot file, never holding it all.
+Status WriteFromChild(SnapshotStore& snapshots, const consensus::SnapshotMetadata& metadata,
+                      ForkedEncoder& child) {
+  Result<std::unique_ptr<SnapshotWriter>> writer = snapshots.NewWriter(metadata);
+  if (!writer.ok()) return writer.status();
+  RETURN_IF_ERROR(child.Collect([&writer](std::string_view piece) { return (*writer)->Append(piece); }));
+  return (*writer)->Commit();
+}
+
+}  // namespace
+
+// Takes a snapshot every snapshot_interval_entries applied entries. The state is
+// encoded by a forked child from a copy-on-write image of the store at this index
+// (server/forked_encoder.h), so the loop pays about a millisecond instead of the whole
+// encoding; if the process cannot fork, the loop encodes in place. The snapshot thread
+// collects the bytes and writes, fsyncs and verifies the file, which takes far longer,
+// while the loop keeps replicating. FinishSnapshot then records it and compacts the log.
 void Node::MaybeTakeSnapshot() {
   if (snapshot_in_progress_) return;
   const consensus::Index applied = raw_node_->applied();
@@ -212,21 +249,34 @@ void Node::MaybeTakeSnapshot() {
     std::lock_guard<std::mutex> lock(status_mutex_);
     directory = directory_;
   }
-  const std::int64_t started_ms = clock_.NowMs();
-  // Only this thread writes the store, so reading it here needs no lock.
-  std::string data = EncodeServerSnapshot(directory, store_.Snapshot());
   const consensus::SnapshotMetadata metadata{applied, *term, raw_node_->conf_state()};
-  const std::int64_t encode_ms = clock_.NowMs() - started_ms;
+  // Only this thread writes the store, so reading it here needs no lock.
+  auto encode = [this, &directory] { return EncodeServerSnapshot(directory, store_.Snapshot()); };
+  const std::int64_t started_ms = clock_.NowMs();
+  std::optional<ForkedEncoder> child;
+  std::string data;
+  if (options_.snapshot_encode_in_child) {
+    Result<ForkedEncoder> forked = ForkedEncoder::Start(encode);
+    if (forked.ok()) {
+      child.emplace(std::move(*forked));
+    } else {
+      LOG(WARNING) << "snapshot at " << applied << " encoded on the loop: " << forked.status().ToString();
+    }
+  }
+  if (!child) data = encode();
+  const std::int64_t loop_ms = clock_.NowMs() - started_ms;
   snapshot_in_progress_ = true;
   if (snapshot_thread_.joinable()) snapshot_thread_.join();  // the previous one is done
   SnapshotStore& snapshots = storage_->snapshots();
-  snapshot_thread_ = std::thread([this, &snapshots, metadata, encode_ms, data = std::move(data)] {
+  snapshot_thread_ = std::thread([this, &snapshots, metadata, loop_ms, child = std::move(child),
+                                  data = std::move(data)]() mutable {
     const std::int64_t write_started_ms = clock_.NowMs();
-    Status written = snapshots.Write(metadata, data);
+    const Status written = child ? WriteFromChild(snapshots, metadata, *child)
+                                 : snapshots.Write(metadata, data);
     Result<std::unique_ptr<SnapshotFile>> file =
         written.ok() ? snapshots.Load({metadata.index, metadata.term})
                      : Result<std::unique_ptr<SnapshotFile>>(written);
-    Enqueue(Work{internal::SnapshotWrittenWork{metadata, std::move(file), encode_ms,
+    Enqueue(Work{internal::SnapshotWrittenWork{metadata, std::move(file), loop_ms,
                                                clock_.NowMs() - write_started_ms}});
   });
 }
@@ -244,8 +294,8 @@ void Node::FinishSnapshot(internal::SnapshotWrittenWork& written) {
                                       options_.snapshot_trailing_entries,
                                       std::move(*written.file));
     if (status.ok()) {
-      LOG(INFO) << "snapshot at index " << index << " (" << bytes << " bytes): encoded in "
-                << written.encode_ms << " ms, written in " << written.write_ms
+      LOG(INFO) << "snapshot at index " << index << " (" << bytes << " bytes): loop paused "
+                << written.loop_ms << " ms, encoded and written in " << written.write_ms
                 << " ms, log compacted in " << clock_.NowMs() - started_ms << " ms";
       return;
     }

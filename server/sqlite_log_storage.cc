@@ -53,6 +53,11 @@ PRAGMA user_version = 1;
 )sql";
 
 // SQLite integers are signed 64-bit; indexes and terms stay below 2^63.
+// Compacted rows each Persist deletes. A snapshot interval (16384 entries) spans far
+// more than 32 Persists, so the garbage never piles up, and a slice costs a Persist
+// well under a millisecond.
+constexpr Index kCompactRowsPerPersist = 512;
+
 constexpr Index kIndexMax = static_cast<Index>(std::numeric_limits<std::int64_t>::max());
 
 void CheckAppendable(const std::vector<Entry>& entries, Index snapshot_index, Index last_index) {
@@ -211,12 +216,16 @@ Status SqliteLogStorage::LoadState() {
   Result<bool> row = bounds->Step();
   if (!row.ok()) return row.status();
   state_.last_index = state_.compact_index;
+  first_row_ = state_.compact_index + 1;
   if (*row && !bounds->ColumnIsNull(0)) {
-    if (bounds->ColumnUint64(0) != state_.compact_index + 1) {
+    // Rows at or below the compaction point are garbage not yet deleted; a first row
+    // above compact_index + 1 is a hole.
+    first_row_ = bounds->ColumnUint64(0);
+    if (first_row_ > state_.compact_index + 1) {
       return Corruption("raft.db: first entry is " + std::to_string(bounds->ColumnInt64(0)) +
                         ", expected " + std::to_string(state_.compact_index + 1));
     }
-    state_.last_index = bounds->ColumnUint64(1);
+    state_.last_index = std::max(state_.compact_index, bounds->ColumnUint64(1));
   }
   if (state_.compact_index > state_.snapshot.index || state_.snapshot.index > state_.last_index) {
     return Corruption("raft.db: compaction point " + std::to_string(state_.compact_index) +
@@ -369,8 +378,16 @@ Status SqliteLogStorage::Persist(const PersistBatch& batch) {
   if (!batch.entries.empty()) next.last_index = batch.entries.back().index;
   if (batch.hard_state) next.hard_state = *batch.hard_state;
 
+  consensus::Index first_row = first_row_;
   const Status written = InTransaction([&]() -> Status {
-    if (install) RETURN_IF_ERROR(statements_->delete_all.Run());
+    if (install) {
+      RETURN_IF_ERROR(statements_->delete_all.Run());
+      first_row = next.compact_index + 1;
+    } else {
+      Result<consensus::Index> deleted_through = DeleteCompactedRows();
+      if (!deleted_through.ok()) return deleted_through.status();
+      first_row = *deleted_through;
+    }
     if (truncate) {
       statements_->delete_from.BindUint64(1, batch.entries.front().index);
       RETURN_IF_ERROR(statements_->delete_from.Run());
@@ -383,6 +400,7 @@ Status SqliteLogStorage::Persist(const PersistBatch& batch) {
 
   // Durable now; only now may the in-memory view show it.
   state_ = std::move(next);
+  first_row_ = first_row;
   if (install) {
     cache_.Clear();
     snapshot_file_ = std::move(snapshot_file);
@@ -420,13 +438,8 @@ Status SqliteLogStorage::CreateSnapshot(Index index, const ConfState& conf_state
     next.compact_term = *compact_term;
   }
 
-  const Status written = InTransaction([&]() -> Status {
-    if (compact) {
-      statements_->delete_through.BindUint64(1, compact_to);
-      RETURN_IF_ERROR(statements_->delete_through.Run());
-    }
-    return WriteMeta(next);
-  });
+  // Only the record moves; the rows below compact_to go a slice per Persist.
+  const Status written = InTransaction([&]() -> Status { return WriteMeta(next); });
   if (!written.ok()) return written;
 
   state_ = std::move(next);
@@ -455,8 +468,17 @@ Status SqliteLogStorage::Compact(Index index) {
   if (!written.ok()) return written;
 
   state_ = std::move(next);
+  first_row_ = std::max(first_row_, index + 1);
   cache_.DropThrough(index);
   return Status::Ok();
+}
+
+Result<consensus::Index> SqliteLogStorage::DeleteCompactedRows() {
+  if (first_row_ > state_.compact_index) return first_row_;
+  const Index through = std::min(state_.compact_index, first_row_ + kCompactRowsPerPersist - 1);
+  statements_->delete_through.BindUint64(1, through);
+  RETURN_IF_ERROR(statements_->delete_through.Run());
+  return through + 1;
 }
 
 // ---- Reads ----

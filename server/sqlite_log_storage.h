@@ -155,6 +155,9 @@ class SqliteLogStorage final : public consensus::LogStorage {
   Status InTransaction(Body body);
   Status WriteMeta(const DurableState& state);
   Status InsertEntries(const std::vector<consensus::Entry>& entries);
+  // Deletes up to kCompactRowsPerPersist rows at or below the compaction point, inside
+  // the caller's transaction; returns the new first_row_ for after it commits.
+  Result<consensus::Index> DeleteCompactedRows();
   Result<std::unique_ptr<SnapshotFile>> LoadSnapshotToRecord(
       const consensus::SnapshotMetadata& metadata);
   void PruneSnapshotFiles();
@@ -169,6 +172,10 @@ class SqliteLogStorage final : public consensus::LogStorage {
   std::unique_ptr<SqliteDb> db_;
   std::unique_ptr<Statements> statements_;  // declared after db_: finalized before it closes
   DurableState state_;
+  // The lowest index with a row in `entries`. Compaction only moves compact_index (one
+  // small write); the rows at or below it are garbage that later Persists delete a
+  // slice at a time, so a snapshot never costs the loop a 16k-row DELETE.
+  consensus::Index first_row_ = 1;
   std::unique_ptr<SnapshotFile> snapshot_file_;  // the file of state_.snapshot
   EntryCache cache_;
   Status sync_failure_;  // set by a failed fsync; refuses every later mutation

@@ -100,4 +100,16 @@ void ExecOnRaftDb(const TempDir& dir, const char* sql) {
   REQUIRE(rc == SQLITE_OK);
 }
 
+std::int64_t QueryIntOnRaftDb(const TempDir& dir, const char* sql) {
+  sqlite3* db = nullptr;
+  REQUIRE(sqlite3_open((dir / "raft.db").c_str(), &db) == SQLITE_OK);
+  sqlite3_stmt* statement = nullptr;
+  REQUIRE(sqlite3_prepare_v2(db, sql, -1, &statement, nullptr) == SQLITE_OK);
+  REQUIRE(sqlite3_step(statement) == SQLITE_ROW);
+  const std::int64_t value = sqlite3_column_int64(statement, 0);
+  sqlite3_finalize(statement);
+  sqlite3_close(db);
+  return value;
+}
+
 }  // namespace roster::server::testing

@@ -59,5 +59,7 @@ Observed Observe(const consensus::LogStorage& storage);
 
 // Runs constant SQL on raft.db through a second connection.
 void ExecOnRaftDb(const TempDir& dir, const char* sql);
+// Runs a constant query for one integer on raft.db through a second connection.
+std::int64_t QueryIntOnRaftDb(const TempDir& dir, const char* sql);
 
 }  // namespace roster::server::testing

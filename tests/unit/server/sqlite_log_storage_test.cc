@@ -191,6 +191,32 @@ TEST_CASE("CreateSnapshot records the snapshot and compacts behind entries_to_ke
   CHECK(*storage->snapshot_file()->ReadAll() == "state@6");
 }
 
+TEST_CASE("CreateSnapshot leaves the compacted rows for later Persists to delete a slice at a time") {
+  TempDir dir;
+  const std::vector<Term> terms(2000, 1);
+  auto storage = StorageWithTerms(dir, terms);
+  REQUIRE(TakeSnapshot(*storage, 1900, kThreeVoters, "state", /*entries_to_keep=*/100).ok());
+  CHECK(storage->FirstIndex() == 1801);
+  // Only the record moved: the snapshot cost one small write, not a 1800-row delete.
+  CHECK(QueryIntOnRaftDb(dir, "SELECT MIN(idx) FROM entries") == 1);
+  CHECK(QueryIntOnRaftDb(dir, "SELECT compact_index FROM meta") == 1800);
+
+  // Garbage rows below the compaction point are no hole: a reopen reads the log right.
+  storage = OpenStorage(dir);
+  CHECK(storage->FirstIndex() == 1801);
+  CHECK(storage->LastIndex() == 2000);
+  CHECK(*storage->Entries(1801, 2001, kNoLimit) == EntriesWithTerms(1801, std::vector<Term>(200, 1)));
+  CHECK(storage->TermAt(1799).status().code() == StatusCode::kUnavailable);
+
+  // Each Persist deletes one slice (512 rows), until none are left.
+  REQUIRE(storage->Persist(Append(EntriesWithTerms(2001, {1}))).ok());
+  CHECK(QueryIntOnRaftDb(dir, "SELECT MIN(idx) FROM entries") == 513);
+  for (Index i = 2002; i <= 2005; ++i) REQUIRE(storage->Persist(Append(EntriesWithTerms(i, {1}))).ok());
+  CHECK(QueryIntOnRaftDb(dir, "SELECT MIN(idx) FROM entries") == 1801);
+  CHECK(QueryIntOnRaftDb(dir, "SELECT COUNT(*) FROM entries") == 205);
+  CHECK(*storage->Entries(1801, 2006, kNoLimit) == EntriesWithTerms(1801, std::vector<Term>(205, 1)));
+}
+
 TEST_CASE("CreateSnapshot needs its file first and ignores an older snapshot") {
   TempDir dir;
   auto storage = StorageWithTerms(dir, {1, 1, 2, 2});
