@@ -18,7 +18,8 @@ namespace {
 const std::set<std::string> kValueFlags = {
     "node",      "data-dir",  "bind",      "server-port",            "http-port",
     "dns-port",  "bootstrap-expect",       "join",                   "log-level",
-    "raft-snapshot-threshold",             "raft-trailing-logs",     "tombstone-ttl"};
+    "raft-snapshot-threshold",             "raft-trailing-logs",     "tombstone-ttl",
+    "watch-history-events",    "watch-history-mb"};
 const std::set<std::string> kBoolFlags = {"h", "help"};
 
 void PrintServerUsage(bool dev) {
@@ -27,7 +28,8 @@ void PrintServerUsage(bool dev) {
                "         [-http-port 8500] [-dns-port 8600] [-bootstrap-expect N]\n"
                "         [-join HOST:PORT ...] [-log-level debug|info|warn|error]\n"
                "         [-raft-snapshot-threshold 16384] [-raft-trailing-logs 4096]\n"
-               "         [-tombstone-ttl 15m]\n",
+               "         [-tombstone-ttl 15m] [-watch-history-events 50000]\n"
+               "         [-watch-history-mb 16]\n",
                dev ? "dev" : "server");
 }
 
@@ -81,7 +83,13 @@ std::variant<ServerConfig, UsageError> ParseServerConfig(const Flags& flags, boo
   Result<long long> expect = flags.GetInt("bootstrap-expect", 1);
   Result<long long> threshold = flags.GetInt("raft-snapshot-threshold", 16384);
   Result<long long> trailing = flags.GetInt("raft-trailing-logs", 4096);
-  for (const auto* value : {&server_port, &http_port, &expect, &threshold, &trailing}) {
+  const store::HistoryLimits history_default;
+  Result<long long> history_events =
+      flags.GetInt("watch-history-events", static_cast<long long>(history_default.events_max));
+  Result<long long> history_mb =
+      flags.GetInt("watch-history-mb", static_cast<long long>(history_default.bytes_max >> 20));
+  for (const auto* value : {&server_port, &http_port, &expect, &threshold, &trailing,
+                            &history_events, &history_mb}) {
     if (!value->ok()) return fail(value->status().message());
   }
   if (*server_port < 0 || *server_port > 65535 || *http_port < 1 || *http_port > 65535) {
@@ -91,6 +99,11 @@ std::variant<ServerConfig, UsageError> ParseServerConfig(const Flags& flags, boo
   if (*threshold < 1 || *trailing < 0) {
     return fail("-raft-snapshot-threshold must be >= 1, -raft-trailing-logs >= 0");
   }
+  if (*history_events < 1 || *history_mb < 1) {
+    return fail("-watch-history-events and -watch-history-mb must be at least 1");
+  }
+  options.watch_history.events_max = static_cast<std::size_t>(*history_events);
+  options.watch_history.bytes_max = static_cast<std::size_t>(*history_mb) << 20;
   Result<std::chrono::nanoseconds> ttl = http::ParseGoDuration(flags.Get("tombstone-ttl", "15m"));
   if (!ttl.ok() || ttl->count() < 0) {
     return fail("-tombstone-ttl must be a duration such as 15m or 30s");

@@ -98,6 +98,7 @@ std::unique_ptr<http::Watch> Node::NewWatch(std::vector<store::WatchKey> keys) {
 
 Node::Node(NodeOptions options)
     : options_(std::move(options)),
+      store_(store::StoreOptions{options_.watch_history}),
       tombstone_gc_(options_.tombstone_ttl_ms,
                     TombstoneGc::GranularityFor(options_.tombstone_ttl_ms)),
       session_timers_(options_.session_invalidate_retry_ms),

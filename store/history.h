@@ -40,9 +40,12 @@ struct KvEvent {
   bool operator==(const KvEvent&) const = default;
 };
 
+// The default keeps about the last ten thousand changes: a watcher that was away for
+// longer re-lists (410). Each event costs about 300 bytes of memory beyond its key and
+// value's size, so 100,000 would cost a server 30 MB (bench/README.md, RSS).
 struct HistoryLimits {
-  std::size_t events_max = 100'000;
-  std::size_t bytes_max = 64 * 1024 * 1024;  // keys, values and sessions, plus overhead
+  std::size_t events_max = 10'000;
+  std::size_t bytes_max = 16 * 1024 * 1024;  // keys, values and sessions, plus overhead
 };
 
 struct HistoryRead {
