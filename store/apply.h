@@ -1,5 +1,5 @@
 // How each command changes the StoreState: one ApplyCommand overload per command type,
-// grouped by domain (kv_apply.cc, session.cc, catalog.cc, txn.cc). Store::Apply
+// grouped by domain (kv_apply.cc, session.cc, catalog_apply.cc, txn.cc). Store::Apply
 // decodes an entry and dispatches here; these functions never see undecodable bytes.
 //
 // Contract of every overload: a refused command (ApplyContext::Refuse) or a condition
@@ -54,7 +54,7 @@ void ApplyCommand(ApplyContext& context, SessionInvalidate&& command);
 // session changes nothing. Also what the catalog commands call.
 void InvalidateSession(ApplyContext& context, std::string_view id);
 
-// catalog.cc
+// catalog_apply.cc
 void ApplyCommand(ApplyContext& context, CatalogRegister&& command);
 void ApplyCommand(ApplyContext& context, CatalogDeregister&& command);
 

@@ -136,14 +136,28 @@ void DecodeFields(Reader& r, Txn& c) {
   }
 }
 
-// A register's service list is reserved for the services issue: always empty for now.
+// A register's first form (written before services existed) ended with a service count
+// that was always 0. That varint now names the form: 0 is the first form, which ends
+// there; 2 (3 with a service) is the second, followed by the service's fields if any,
+// then the node's datacenter, tagged addresses and meta, skip_node_update, and each
+// check's type and definition. Entries of the first form still decode.
+constexpr std::uint64_t kRegisterFirstForm = 0;
+constexpr std::uint64_t kRegisterSecondForm = 2;
+constexpr std::uint64_t kRegisterWithService = 1;  // or-ed into the second form
+
 void EncodeFields(Writer& w, const CatalogRegister& c) {
   w.Bytes(c.node);
   w.Bytes(c.id);
   w.Bytes(c.address);
   w.Varint(c.checks.size());
   for (const HealthCheck& check : c.checks) internal::WriteCheckFields(w, check);
-  w.Varint(0);  // services
+  w.Varint(kRegisterSecondForm | (c.service.has_value() ? kRegisterWithService : 0));
+  if (c.service.has_value()) internal::WriteServiceFields(w, *c.service);
+  w.Bytes(c.datacenter);
+  internal::WriteStringMap(w, c.tagged_addresses);
+  internal::WriteStringMap(w, c.node_meta);
+  w.U8(c.skip_node_update ? 1 : 0);
+  for (const HealthCheck& check : c.checks) internal::WriteCheckExtraFields(w, check);
 }
 void DecodeFields(Reader& r, CatalogRegister& c) {
   r.Bytes(&c.node);
@@ -153,20 +167,30 @@ void DecodeFields(Reader& r, CatalogRegister& c) {
   if (!r.Count(&count)) return;
   c.checks.assign(count, HealthCheck{});
   for (HealthCheck& check : c.checks) internal::ReadCheckFields(r, check);
-  std::uint64_t services = 0;
-  if (r.Varint(&services) && services != 0) r.Fail();
+  std::uint64_t form = 0;
+  if (!r.Varint(&form) || form == kRegisterFirstForm) return;
+  if ((form & ~kRegisterWithService) != kRegisterSecondForm) {
+    r.Fail();
+    return;
+  }
+  if (form & kRegisterWithService) internal::ReadServiceFields(r, c.service.emplace());
+  r.Bytes(&c.datacenter);
+  internal::ReadStringMap(r, c.tagged_addresses);
+  internal::ReadStringMap(r, c.node_meta);
+  std::uint8_t skip = 0;
+  if (r.U8(&skip) && skip > 1) r.Fail();
+  c.skip_node_update = skip == 1;
+  for (HealthCheck& check : c.checks) internal::ReadCheckExtraFields(r, check);
 }
 
-// The service id between node and check id is reserved for the services issue.
 void EncodeFields(Writer& w, const CatalogDeregister& c) {
   w.Bytes(c.node);
-  w.Bytes("");  // service id
+  w.Bytes(c.service_id);
   w.Bytes(c.check_id);
 }
 void DecodeFields(Reader& r, CatalogDeregister& c) {
   r.Bytes(&c.node);
-  std::string service_id;
-  if (r.Bytes(&service_id) && !service_id.empty()) r.Fail();
+  r.Bytes(&c.service_id);
   r.Bytes(&c.check_id);
 }
 

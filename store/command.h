@@ -215,26 +215,37 @@ struct Txn {
   bool operator==(const Txn&) const = default;
 };
 
-// PUT /v1/catalog/register with checks (services come next: the encoding already
-// carries an empty service list, so old entries stay decodable). Creates or updates the
-// node and upserts each check on it; a check's node and indexes are set at apply. A
-// check registered critical invalidates the sessions bound to it, in this entry.
+// PUT /v1/catalog/register (Consul's RegisterRequest): creates or updates the node
+// (unless skip_node_update and the node exists), then the service if any, then each
+// check on the node; nodes, services and checks take their indexes at apply. A check
+// with a service_id must name the service of this request or one already on the node,
+// else the whole command is refused. A check registered critical invalidates the
+// sessions bound to it, in this entry.
 struct CatalogRegister {
   static constexpr CommandType kType = CommandType::kCatalogRegister;
   std::string node;
   std::string id;
   std::string address;
   std::vector<HealthCheck> checks;
+  // Added with services; default-initialized so that {node, id, address, checks} stays a
+  // complete initializer.
+  std::optional<NodeService> service = std::nullopt;
+  std::string datacenter = {};
+  StringMap tagged_addresses = {};
+  StringMap node_meta = {};
+  bool skip_node_update = false;
   bool operator==(const CatalogRegister&) const = default;
 };
 
-// PUT /v1/catalog/deregister: one check (check_id set), or the whole node with its
-// checks (check_id empty). Invalidates the sessions bound to what it removes (all of
-// the node's sessions for a node), in this entry. The encoding reserves a service id.
+// PUT /v1/catalog/deregister: a service and its checks (service_id set; it wins over
+// check_id, as in Consul's FSM), one check (check_id set), or the whole node with its
+// services and checks. Invalidates the sessions bound to what it removes (all of the
+// node's sessions for a node), in this entry.
 struct CatalogDeregister {
   static constexpr CommandType kType = CommandType::kCatalogDeregister;
   std::string node;
   std::string check_id;
+  std::string service_id = {};  // added with services, after check_id for that reason
   bool operator==(const CatalogDeregister&) const = default;
 };
 

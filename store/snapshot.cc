@@ -5,6 +5,7 @@
 #include "base/crc32c.h"
 #include "store/encoding.h"
 #include "store/record_encoding.h"
+#include "store/snapshot_sections.h"
 
 namespace roster::store {
 namespace {
@@ -18,7 +19,7 @@ constexpr std::size_t kCrcBytes = 4;
 enum class Section : std::uint8_t {
   kKvs = 1,
   kSessions = 2,  // version 2
-  kCatalog = 3,   // version 2
+  kCatalog = 3,   // version 2; services from version 4
 };
 
 void WriteEntry(Writer& w, const DirEntry& entry) {
@@ -135,79 +136,9 @@ Result<SessionTable> ReadSessionsSection(std::string_view body) {
   return SessionTable::FromParts(std::move(sessions), table_index);
 }
 
-std::string WriteCatalogSection(const CatalogTable& catalog) {
-  std::string body;
-  Writer w(&body);
-  w.Varint(catalog.NodesIndex());
-  w.Varint(catalog.ChecksIndex());
-  w.Varint(catalog.nodes().size());
-  for (const auto& [name, node] : catalog.nodes()) {
-    w.Bytes(node.name);
-    w.Bytes(node.id);
-    w.Bytes(node.address);
-    w.Varint(node.create_index);
-    w.Varint(node.modify_index);
-    auto checks = catalog.checks().find(name);
-    w.Varint(checks == catalog.checks().end() ? 0 : checks->second.size());
-    if (checks == catalog.checks().end()) continue;
-    for (const auto& [id, check] : checks->second) {
-      w.Varint(check.create_index);
-      w.Varint(check.modify_index);
-      internal::WriteCheckFields(w, check);
-    }
-  }
-  return body;
-}
-
-// One node and its checks, which must come in strictly increasing id order.
-Status ReadCatalogNode(Reader& r, CatalogTable::Nodes& nodes, CatalogTable::Checks& checks) {
-  Node node;
-  r.Bytes(&node.name);
-  r.Bytes(&node.id);
-  r.Bytes(&node.address);
-  r.Varint(&node.create_index);
-  r.Varint(&node.modify_index);
-  std::uint64_t count = 0;
-  if (!r.Count(&count)) return Corruption("snapshot: catalog node truncated");
-  if (!nodes.empty() && node.name <= nodes.rbegin()->first) {
-    return Corruption("snapshot: catalog nodes out of order at " + node.name);
-  }
-  CatalogTable::NodeChecks node_checks;
-  for (std::uint64_t i = 0; i < count; ++i) {
-    HealthCheck check;
-    check.node = node.name;
-    r.Varint(&check.create_index);
-    r.Varint(&check.modify_index);
-    if (!internal::ReadCheckFields(r, check)) return Corruption("snapshot: check truncated");
-    if (!node_checks.empty() && check.check_id <= node_checks.rbegin()->first) {
-      return Corruption("snapshot: checks out of order at " + node.name + "/" + check.check_id);
-    }
-    std::string id = check.check_id;
-    node_checks.emplace_hint(node_checks.end(), std::move(id), std::move(check));
-  }
-  if (!node_checks.empty()) checks.emplace(node.name, std::move(node_checks));
-  std::string name = node.name;
-  nodes.emplace_hint(nodes.end(), std::move(name), std::move(node));
-  return Status::Ok();
-}
-
-Result<CatalogTable> ReadCatalogSection(std::string_view body) {
-  Reader r(body);
-  Index nodes_index = 0;
-  Index checks_index = 0;
-  std::uint64_t count = 0;
-  r.Varint(&nodes_index);
-  r.Varint(&checks_index);
-  if (!r.Count(&count)) return Corruption("snapshot: catalog section header truncated");
-  CatalogTable::Nodes nodes;
-  CatalogTable::Checks checks;
-  for (std::uint64_t i = 0; i < count; ++i) RETURN_IF_ERROR(ReadCatalogNode(r, nodes, checks));
-  if (!r.Finish()) return Corruption("snapshot: trailing bytes in the catalog section");
-  return CatalogTable::FromParts(std::move(nodes), std::move(checks), nodes_index, checks_index);
-}
-
 // Reads one section's body into state.
-Status ReadSection(Section section, std::string_view body, StoreState& state) {
+Status ReadSection(Section section, std::string_view body, std::uint8_t version,
+                   StoreState& state) {
   switch (section) {
     case Section::kKvs: {
       Result<KvTable> kv = ReadKvSection(body);
@@ -222,7 +153,7 @@ Status ReadSection(Section section, std::string_view body, StoreState& state) {
       return Status::Ok();
     }
     case Section::kCatalog: {
-      Result<CatalogTable> catalog = ReadCatalogSection(body);
+      Result<CatalogTable> catalog = internal::ReadCatalogSection(body, version);
       if (!catalog.ok()) return catalog.status();
       state.catalog = std::move(catalog).value();
       return Status::Ok();
@@ -246,7 +177,7 @@ Status ReadSections(Reader& r, std::uint8_t version, StoreState& state) {
     }
     if (seen & (1u << tag)) return Corruption("snapshot: section repeated " + std::to_string(tag));
     seen |= static_cast<std::uint8_t>(1u << tag);
-    RETURN_IF_ERROR(ReadSection(static_cast<Section>(tag), body, state));
+    RETURN_IF_ERROR(ReadSection(static_cast<Section>(tag), body, version, state));
   }
   for (std::uint8_t tag = 1; tag <= last_tag; ++tag) {
     if (!(seen & (1u << tag)))
@@ -275,7 +206,8 @@ Status CheckReferences(const StoreState& state) {
   }
   const Index last = state.last_applied_index;
   if (state.kv.TableIndex() > last || state.sessions.TableIndex() > last ||
-      state.catalog.NodesIndex() > last || state.catalog.ChecksIndex() > last) {
+      state.catalog.NodesIndex() > last || state.catalog.ServicesIndex() > last ||
+      state.catalog.ChecksIndex() > last) {
     return Corruption("snapshot: a table index beyond the last applied index");
   }
   return Status::Ok();
@@ -293,7 +225,7 @@ std::string WriteSnapshot(const StoreState& state) {
   w.U8(static_cast<std::uint8_t>(Section::kSessions));
   w.Bytes(WriteSessionsSection(state.sessions));
   w.U8(static_cast<std::uint8_t>(Section::kCatalog));
-  w.Bytes(WriteCatalogSection(state.catalog));
+  w.Bytes(internal::WriteCatalogSection(state.catalog));
   w.FixedU32(Crc32c(out));
   return out;
 }

@@ -29,6 +29,10 @@ void ChangeSet::AddKey(Table table, std::string key) {
   keys.push_back(ChangedKey{table, std::move(key)});
 }
 
+void ChangeSet::AddKeyOnly(Table table, std::string key) {
+  keys.push_back(ChangedKey{table, std::move(key)});
+}
+
 void ChangeSet::AddTable(Table table) {
   if (std::find(tables.begin(), tables.end(), table) == tables.end()) tables.push_back(table);
 }

@@ -15,9 +15,9 @@ namespace roster::store {
 using Index = std::uint64_t;
 
 // The store's tables. Watchers name a table, a key in it or a key prefix in it.
-// Keys: kKvs by KV key, kSessions by session id, kNodes by node name, kChecks by the
-// check's node name. kServices is reserved for the services issue (a per-service watch
-// will be the key "web" in kServices).
+// Keys: kKvs by KV key, kSessions by session id, kNodes by node name (Consul's per-node
+// index "node.<name>"), kServices by service name (Consul's per-service index
+// "service.<name>"), kChecks by the check's node name.
 enum class Table : std::uint8_t {
   kKvs = 0,
   kSessions = 1,
@@ -37,9 +37,11 @@ struct ChangedKey {
   bool operator==(const ChangedKey&) const = default;
 };
 
-// What one applied command changed: the keys it wrote or deleted and the tables they
-// live in. Empty when the command changed nothing (a CAS mismatch, a set that wrote
-// the same value, a delete of an absent key, a tombstone reap).
+// What one applied command changed: the tables whose table index it moved and the keys
+// whose own index it moved. Usually a key's table moves with it; the catalog is the
+// exception, where a check change moves its service's per-name index but not the
+// services table's (AddKeyOnly). Empty when the command changed nothing (a CAS mismatch,
+// a set that wrote the same value, a delete of an absent key, a tombstone reap).
 struct ChangeSet {
   Index index = 0;               // the Raft index of the command
   std::vector<Table> tables;     // each table at most once
@@ -47,6 +49,9 @@ struct ChangeSet {
 
   // Records a changed key and its table.
   void AddKey(Table table, std::string key);
+  // Records a key whose own index moved while its table's did not: it wakes the key's
+  // watchers, not the table's.
+  void AddKeyOnly(Table table, std::string key);
   // Records a table-wide change (for commands that change a table but no one key).
   void AddTable(Table table);
   bool empty() const { return tables.empty() && keys.empty(); }

@@ -40,7 +40,11 @@ TEST_CASE("register creates the node and its checks, stamped with the index") {
   CHECK(result.ok);
   const Node* node = store.catalog().FindNode("n1");
   REQUIRE(node != nullptr);
-  CHECK(*node == Node{"n1", "id-n1", "10.0.0.1", 4, 4});
+  CHECK(*node == Node{.name = "n1",
+                      .id = "id-n1",
+                      .address = "10.0.0.1",
+                      .create_index = 4,
+                      .modify_index = 4});
   const std::vector<HealthCheck> checks = store.catalog().ListChecks("n1");
   REQUIRE(checks.size() == 2);
   CHECK(checks[0].check_id == "disk");  // in check id order

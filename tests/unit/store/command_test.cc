@@ -39,7 +39,45 @@ HealthCheck FullCheck() {
   check.output = "HTTP GET: 500";
   check.service_id = "web-1";
   check.service_name = "web";
+  check.type = "http";
+  check.definition.http = "https://10.0.0.1:8080/health";
+  check.definition.tls_server_name = "web.internal";
+  check.definition.tls_skip_verify = true;
+  check.definition.header = {{"Accept", {"text/plain"}}, {"X-Empty", {}}};
+  check.definition.method = "HEAD";
+  check.definition.body = "{}";
+  check.definition.tcp = "10.0.0.1:22";
+  check.definition.script_args = {"/bin/check", "-v"};
+  check.definition.interval_ns = 10'000'000'000;
+  check.definition.timeout_ns = 1'000'000'000;
+  check.definition.deregister_critical_service_after_ns = 90'000'000'000;
+  check.definition.ttl_ns = 30'000'000'000;
   return check;
+}
+
+NodeService FullService() {
+  NodeService service;
+  service.id = "web-1";
+  service.service = "web";
+  service.tags = {"primary", "v1"};
+  service.address = "10.0.0.9";
+  service.tagged_addresses = {{"lan", ServiceAddress{"10.0.0.9", 8080}},
+                              {"wan", ServiceAddress{"198.51.100.1", 80}}};
+  service.meta = {{"version", "1.2"}, {"zone", ""}};
+  service.port = 8080;
+  service.weights = ServiceWeights{10, 0};
+  service.enable_tag_override = true;
+  return service;
+}
+
+CatalogRegister FullRegister() {
+  CatalogRegister command{"n1", "uuid", "10.0.0.1", {FullCheck(), HealthCheck{}}};
+  command.service = FullService();
+  command.datacenter = "dc1";
+  command.tagged_addresses = {{"lan", "10.0.0.1"}, {"wan", "198.51.100.1"}};
+  command.node_meta = {{"rack", "r1"}};
+  command.skip_node_update = true;
+  return command;
 }
 
 std::vector<Command> EveryCommand() {
@@ -69,8 +107,11 @@ std::vector<Command> EveryCommand() {
            TxnKvOp{TxnVerb::kDeleteCas, "k", "", 0, 1234567890123ull, ""}}},
       CatalogRegister{"n1", "uuid", "10.0.0.1", {FullCheck(), HealthCheck{}}},
       CatalogRegister{"n1", "", "", {}},
+      FullRegister(),
+      CatalogRegister{"n1", "", "", {}, NodeService{}},
       CatalogDeregister{"n1", "serfHealth"},
       CatalogDeregister{"n1", ""},
+      CatalogDeregister{"n1", "", "web-1"},
   };
 }
 
@@ -149,21 +190,45 @@ TEST_CASE("an unknown enum value is refused") {
   }
 }
 
-TEST_CASE("the fields reserved for services must stay empty") {
-  std::string registered = Encode(CatalogRegister{"n", "", "", {}});
-  REQUIRE(registered.back() == 0);  // the service count
-  registered.back() = 1;
-  CHECK_FALSE(Decode(registered).ok());
+TEST_CASE("a register of the first form, written before services, still decodes") {
+  // Type, node "n", id "", address "a", one check (id "c", name "", passing, notes,
+  // output, service id and service name ""), and the service count 0 that ended it.
+  const std::string first_form("\x30\x01n\x00\x01"
+                               "a\x01\x01"
+                               "c\x00\x00\x00\x00\x00\x00\x00",
+                               16);
+  Result<Command> decoded = Decode(first_form);
+  REQUIRE(decoded.ok());
+  CatalogRegister expected{"n", "", "a", {HealthCheck{}}};
+  expected.checks[0].check_id = "c";
+  expected.checks[0].status = HealthStatus::kPassing;
+  CHECK(std::get<CatalogRegister>(*decoded) == expected);
 
-  std::string deregistered = Encode(CatalogDeregister{"n", "c"});
-  // Type, node "n", service id "", check id "c".
-  REQUIRE(deregistered == std::string("\x31\x01n\x00\x01"
-                                      "c",
-                                      6));
-  CHECK_FALSE(Decode(std::string("\x31\x01n\x01s\x01"
-                                 "c",
-                                 7))
-                  .ok());
+  // The byte that names the form: 1 was never written; 4 and up are unknown.
+  for (char form : {'\x01', '\x04', '\x7f'}) {
+    std::string other = first_form;
+    other.back() = form;
+    CHECK_FALSE(Decode(other).ok());
+  }
+}
+
+TEST_CASE("a deregister names node, service id and check id in that order") {
+  std::string deregistered = Encode(CatalogDeregister{"n", "c", "s"});
+  CHECK(deregistered == std::string("\x31\x01n\x01s\x01"
+                                    "c",
+                                    7));
+}
+
+TEST_CASE("a map must come in strictly increasing key order") {
+  CatalogRegister command{"n", "", "", {}};
+  command.node_meta = {{"a", "1"}, {"b", "2"}};
+  std::string bytes = Encode(command);
+  const std::size_t at = bytes.find(std::string("\x01" "a\x01" "1\x01" "b", 6));
+  REQUIRE(at != std::string::npos);
+  bytes[at + 1] = 'c';  // keys "c" then "b"
+  CHECK_FALSE(Decode(bytes).ok());
+  bytes[at + 1] = 'b';  // a repeated key
+  CHECK_FALSE(Decode(bytes).ok());
 }
 
 TEST_CASE("a command cut short anywhere is refused") {

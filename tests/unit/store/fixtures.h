@@ -32,6 +32,37 @@ inline ApplyResult Deregister(Store& store, Index index, std::string node,
   return store.Apply(index, Encode(CatalogDeregister{std::move(node), std::move(check_id)}));
 }
 
+inline NodeService Service(std::string id, std::string name, std::vector<std::string> tags = {},
+                           std::uint64_t port = 80) {
+  NodeService service;
+  service.id = std::move(id);
+  service.service = std::move(name);
+  service.tags = std::move(tags);
+  service.port = port;
+  return service;
+}
+
+// A check of service_id.
+inline HealthCheck ServiceCheck(std::string check_id, std::string service_id,
+                                HealthStatus status) {
+  HealthCheck check = Check(std::move(check_id), status);
+  check.service_id = std::move(service_id);
+  return check;
+}
+
+// Registers node (address 10.0.0.1) with service and checks, in one command.
+inline ApplyResult RegisterService(Store& store, Index index, std::string node,
+                                   NodeService service, std::vector<HealthCheck> checks = {}) {
+  CatalogRegister command{node, "id-" + node, "10.0.0.1", std::move(checks)};
+  command.service = std::move(service);
+  return store.Apply(index, Encode(command));
+}
+
+inline ApplyResult DeregisterService(Store& store, Index index, std::string node,
+                                     std::string service_id) {
+  return store.Apply(index, Encode(CatalogDeregister{std::move(node), "", std::move(service_id)}));
+}
+
 inline Session NewSession(std::string id, std::string node,
                           SessionBehavior behavior = SessionBehavior::kRelease,
                           std::vector<std::string> node_checks = {}) {
@@ -92,6 +123,7 @@ inline std::string RandomCommand(Random& random, const Store& store) {
   static const std::vector<std::string> kPrefixes = {"web/", "db/", "a", "web/x/", "q/"};
   static const std::vector<std::string> kSessions = {"s1", "s2", "s3", "s4"};
   static const std::vector<std::string> kNodes = {"n1", "n2"};
+  static const std::vector<std::string> kServiceIds = {"web-1", "web-2", "db"};
   auto pick = [&random](const std::vector<std::string>& from) {
     return from[random.Uniform(from.size())];
   };
@@ -102,7 +134,7 @@ inline std::string RandomCommand(Random& random, const Store& store) {
     const DirEntry* entry = store.kv().Find(k);
     return entry == nullptr ? Index{0} : entry->modify_index;
   };
-  switch (random.Uniform(14)) {
+  switch (random.Uniform(17)) {
     case 0:
       return Encode(KvSet{key, value, random.Uniform(2)});
     case 1:
@@ -120,7 +152,9 @@ inline std::string RandomCommand(Random& random, const Store& store) {
       const auto behavior = random.OneIn(2) ? SessionBehavior::kDelete : SessionBehavior::kRelease;
       std::vector<std::string> checks;
       if (!random.OneIn(4)) checks.push_back("serfHealth");
-      return Encode(SessionCreate{NewSession(session, pick(kNodes), behavior, checks)});
+      Session created = NewSession(session, pick(kNodes), behavior, checks);
+      if (random.OneIn(3)) created.service_checks = {ServiceCheckRef{"svc", ""}};
+      return Encode(SessionCreate{std::move(created)});
     }
     case 8:
       return random.OneIn(2) ? Encode(SessionDestroy{session}) : Encode(SessionInvalidate{session});
@@ -130,6 +164,22 @@ inline std::string RandomCommand(Random& random, const Store& store) {
     }
     case 10:
       return Encode(CatalogDeregister{pick(kNodes), random.OneIn(2) ? "serfHealth" : ""});
+    case 14: {
+      // A service (sometimes renamed), with a check of it bound sessions can name.
+      const std::string id = pick(kServiceIds);
+      const auto status = static_cast<HealthStatus>(random.Uniform(3));
+      CatalogRegister command{pick(kNodes), "", "10.0.0.2", {ServiceCheck("svc", id, status)}};
+      command.service = Service(id, random.OneIn(3) ? "db" : "web", {value}, 80);
+      return Encode(command);
+    }
+    case 15:
+      return Encode(CatalogDeregister{pick(kNodes), "", pick(kServiceIds)});
+    case 16: {
+      // A check of a service that may not be there: often refused.
+      const auto status = static_cast<HealthStatus>(random.Uniform(3));
+      return Encode(
+          CatalogRegister{pick(kNodes), "", "10.0.0.2", {ServiceCheck("svc", pick(kServiceIds), status)}});
+    }
     case 11:
       return Encode(KvCreateSequential{"q/", value, 0, random.OneIn(2) ? session : ""});
     case 12: {

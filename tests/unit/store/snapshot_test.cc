@@ -84,14 +84,27 @@ TEST_CASE("a restored store applies later commands exactly like the original") {
 // node and service checks, and keys they hold.
 Store StoreWithEverything() {
   Store store = PopulatedStore();
-  HealthCheck web = Check("web", HealthStatus::kWarning);
-  web.service_id = "web-1";
-  web.service_name = "web";
+  HealthCheck web = ServiceCheck("web", "web-1", HealthStatus::kWarning);
   web.notes = "notes";
   web.output = "HTTP GET: 200";
-  Register(
-      store, 13, "n1",
-      {Check("serfHealth", HealthStatus::kPassing), web, Check("down", HealthStatus::kCritical)});
+  web.type = "http";
+  web.definition.http = "http://10.0.0.1/health";
+  web.definition.header = {{"Accept", {"text/plain", "*/*"}}};
+  web.definition.interval_ns = 10'000'000'000;
+  NodeService service = Service("web-1", "web", {"v1", "primary"}, 8080);
+  service.address = "10.0.0.9";
+  service.tagged_addresses = {{"wan", ServiceAddress{"198.51.100.1", 80}}};
+  service.meta = {{"version", "1.2"}};
+  service.weights = ServiceWeights{10, 1};
+  service.enable_tag_override = true;
+  CatalogRegister command{"n1", "id-n1", "10.0.0.1",
+                          {Check("serfHealth", HealthStatus::kPassing), web,
+                           Check("down", HealthStatus::kCritical)}};
+  command.service = service;
+  command.datacenter = "dc1";
+  command.tagged_addresses = {{"lan", "10.0.0.1"}, {"wan", "198.51.100.1"}};
+  command.node_meta = {{"rack", "r1"}};
+  store.Apply(13, Encode(command));
   Register(store, 14, "n2");
   Session bound = NewSession("s1", "n1", SessionBehavior::kDelete, {"serfHealth"});
   bound.service_checks = {ServiceCheckRef{"web", "ns"}};
@@ -105,7 +118,7 @@ Store StoreWithEverything() {
   return store;
 }
 
-TEST_CASE("a snapshot restores sessions, nodes and checks exactly") {
+TEST_CASE("a snapshot restores sessions, nodes, services and checks exactly") {
   Store original = StoreWithEverything();
   Store restored;
   REQUIRE(restored.Restore(original.Snapshot()).ok());
@@ -117,6 +130,12 @@ TEST_CASE("a snapshot restores sessions, nodes and checks exactly") {
   CHECK(restored.sessions().Find("s1")->service_checks ==
         std::vector<ServiceCheckRef>{{"web", "ns"}});
   CHECK(restored.catalog().FindCheck("n1", "web")->output == "HTTP GET: 200");
+  CHECK(restored.catalog().FindCheck("n1", "web")->definition.header.at("Accept").size() == 2);
+  CHECK(restored.catalog().FindService("n1", "web-1")->weights.passing == 10);
+  CHECK(restored.catalog().FindNode("n1")->meta.at("rack") == "r1");
+  CHECK(restored.catalog().service_indexes() == original.catalog().service_indexes());
+  CHECK(restored.catalog().node_indexes() == original.catalog().node_indexes());
+  CHECK(restored.catalog().InstancesOf("web").size() == 1);
   CHECK(restored.kv().KeysHeldBy("s1") == std::vector<std::string>{"web/a"});
   CHECK(restored.sessions().IdsBoundTo("n1", "web") == std::vector<std::string>{"s1"});
   CHECK(restored.sessions().TableIndex() == 16);
@@ -175,8 +194,13 @@ TEST_CASE("a snapshot whose tables contradict each other is Corruption") {
   CatalogTable::Checks checks;
   checks["n1"]["up"] = StoredCheck("up", HealthStatus::kPassing);
   checks["n1"]["down"] = StoredCheck("down", HealthStatus::kCritical);
-  state.catalog =
-      *CatalogTable::FromParts({{"n1", Node{"n1", "", "", 1, 1}}}, std::move(checks), 1, 1);
+  Node node;
+  node.name = "n1";
+  node.create_index = node.modify_index = 1;
+  state.catalog = *CatalogTable::FromParts({.nodes = {{"n1", node}},
+                                            .checks = std::move(checks),
+                                            .indexes = {.nodes = 1, .checks = 1},
+                                            .node_indexes = {{"n1", 1}}});
   REQUIRE(read(state).ok());
   auto with_session = [&state](Session session) {
     session.create_index = session.modify_index = 2;
@@ -276,7 +300,7 @@ TEST_CASE("a well-formed snapshot that breaks an invariant is Corruption") {
     CHECK(store.kv().Get("k")->modify_index == 5);
   }
   SECTION("unknown version") {
-    CHECK(store.Restore(Sealed(Header(4, 9) + KvSection(5, "k", 2, 5))).code() ==
+    CHECK(store.Restore(Sealed(Header(5, 9) + KvSection(5, "k", 2, 5))).code() ==
           StatusCode::kCorruption);
     CHECK(store.Restore(Sealed(Header(0, 9) + KvSection(5, "k", 2, 5))).code() ==
           StatusCode::kCorruption);
@@ -310,6 +334,98 @@ TEST_CASE("a well-formed snapshot that breaks an invariant is Corruption") {
   CHECK(store.last_applied_index() == (store.kv().entries().empty() ? 0 : 9));
 }
 
+// A section of `tag` around body.
+std::string SectionOf(std::uint8_t tag, const std::string& body) {
+  std::string section;
+  Writer w(&section);
+  w.U8(tag);
+  w.Bytes(body);
+  return section;
+}
+
+// A version 2 and 3 catalog section: node n1 (created at 2, modified at 3) with a
+// passing serfHealth check at 3; nodes and checks indexes 3.
+std::string FirstCatalogSection() {
+  std::string body;
+  Writer w(&body);
+  w.Varint(3);  // nodes index
+  w.Varint(3);  // checks index
+  w.Varint(1);
+  for (const char* field : {"n1", "id-1", "10.0.0.1"}) w.Bytes(field);
+  w.Varint(2);
+  w.Varint(3);
+  w.Varint(1);  // checks
+  w.Varint(3);
+  w.Varint(3);
+  w.Bytes("serfHealth");
+  w.Bytes("Serf Health Status");
+  w.U8(0);  // passing
+  for (int i = 0; i < 4; ++i) w.Bytes("");  // notes, output, service id and name
+  return SectionOf(3, body);
+}
+
+TEST_CASE("a version 3 snapshot, from before services, still restores") {
+  const std::string sessions = SectionOf(2, std::string("\x00\x00", 2));
+  Store store;
+  REQUIRE(store.Restore(Sealed(Header(3, 9) + KvSection(5, "k", 2, 5) + sessions +
+                               FirstCatalogSection()))
+              .ok());
+  const Node* node = store.catalog().FindNode("n1");
+  REQUIRE(node != nullptr);
+  CHECK(node->address == "10.0.0.1");
+  CHECK(node->meta.empty());
+  CHECK(store.catalog().FindCheck("n1", "serfHealth")->status == HealthStatus::kPassing);
+  CHECK(store.catalog().NodeQueryIndex("n1") == 3);  // its modify index
+  CHECK(store.catalog().ServicesIndex() == 0);
+  CHECK(store.catalog().services().empty());
+
+  // It is written back as the current version and services register on it.
+  Store again;
+  REQUIRE(again.Restore(store.Snapshot()).ok());
+  CHECK(again == store);
+  REQUIRE(RegisterService(again, 10, "n1", Service("web-1", "web")).ok);
+  CHECK(again.catalog().InstancesOf("web").size() == 1);
+}
+
+TEST_CASE("a catalog whose per-name indexes disagree with its services is Corruption") {
+  Store original;
+  RegisterService(original, 1, "n1", Service("web-1", "web"));
+  const CatalogTable& catalog = original.catalog();
+  auto parts = [&catalog] {
+    return CatalogTable::Parts{catalog.nodes(),         catalog.services(),
+                               catalog.checks(),        catalog.indexes(),
+                               catalog.node_indexes(),  catalog.service_indexes()};
+  };
+  REQUIRE(CatalogTable::FromParts(parts()).ok());
+  CatalogTable::Parts no_name_index = parts();
+  no_name_index.service_indexes.clear();
+  CHECK_FALSE(CatalogTable::FromParts(no_name_index).ok());
+  CatalogTable::Parts extra_name_index = parts();
+  extra_name_index.service_indexes["gone"] = 1;
+  CHECK_FALSE(CatalogTable::FromParts(extra_name_index).ok());
+  CatalogTable::Parts no_node_index = parts();
+  no_node_index.node_indexes.clear();
+  CHECK_FALSE(CatalogTable::FromParts(no_node_index).ok());
+  CatalogTable::Parts orphan = parts();
+  orphan.services["n9"] = orphan.services["n1"];
+  CHECK_FALSE(CatalogTable::FromParts(orphan).ok());
+  CatalogTable::Parts with_check = parts();
+  with_check.indexes.checks = 1;
+  HealthCheck check = ServiceCheck("c", "web-1", HealthStatus::kPassing);
+  check.node = "n1";
+  check.service_name = "web";
+  check.create_index = check.modify_index = 1;
+  with_check.checks["n1"]["c"] = check;
+  REQUIRE(CatalogTable::FromParts(with_check).ok());
+  check.service_id = "api";  // no such service
+  with_check.checks["n1"]["c"] = check;
+  CHECK_FALSE(CatalogTable::FromParts(with_check).ok());
+  check.service_id = "web-1";
+  check.service_name = "www";  // not its service's name
+  with_check.checks["n1"]["c"] = check;
+  CHECK_FALSE(CatalogTable::FromParts(with_check).ok());
+}
+
 TEST_CASE("random bytes behind a valid header and checksum never crash the reader") {
   DeterministicRandom random(7);
   for (int round = 0; round < 2000; ++round) {
@@ -319,7 +435,7 @@ TEST_CASE("random bytes behind a valid header and checksum never crash the reade
     if (random.OneIn(2)) body.insert(0, "\x01");  // often a kv section tag
     if (random.OneIn(3)) body.insert(0, "\x02");  // or a sessions tag
     Store store;
-    const auto version = static_cast<std::uint8_t>(1 + random.Uniform(3));
+    const auto version = static_cast<std::uint8_t>(1 + random.Uniform(4));
     Status status = store.Restore(Sealed(Header(version, random.Uniform(100)) + body));
     CHECK((status.ok() || status.code() == StatusCode::kCorruption));
   }
