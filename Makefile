@@ -7,7 +7,7 @@ CMAKE_FLAGS ?=
 # What the sanitizer run builds: the unit-test binaries and the simulator.
 SANITIZE_TARGETS = base_test consensus_test store_test dns_test server_test http_test cli_test sim_test roster-sim
 
-.PHONY: all setup build dev sim test sanitize bench bench-etcd format clean
+.PHONY: all setup build dev sim test sanitize bench bench-etcd bench-coord format clean
 
 all: build
 
@@ -41,6 +41,10 @@ bench: build
 # Roster vs etcd, 3 members each on loopback (bench/kv-vs-etcd.sh; QUICK=1 for a smoke run).
 bench-etcd: build
 	ROSTER_BIN=$(BUILD)/bin/roster bench/kv-vs-etcd.sh
+
+# Lock hand-off and watch fan-out on 3 servers (bench/coord-bench.sh; QUICK=1 for a smoke run).
+bench-coord: build
+	ROSTER_BIN=$(BUILD)/bin/roster COORD_BENCH=$(BUILD)/bin/coord_bench bench/coord-bench.sh
 
 format:
 	@git ls-files '*.h' '*.cc' | xargs clang-format -i
