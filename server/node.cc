@@ -1,9 +1,14 @@
 // Node lifecycle, the loop's inbox, and the http::Backend methods HTTP workers call.
 #include "server/node.h"
 
+#include <algorithm>
+#include <condition_variable>
 #include <filesystem>
 #include <fstream>
+#include <memory>
+#include <mutex>
 #include <sstream>
+#include <vector>
 
 #include "base/check.h"
 #include "base/logging.h"
@@ -37,57 +42,136 @@ Status WriteNumberFile(const std::filesystem::path& path, std::uint64_t value) {
 }  // namespace
 
 // ---- Watches ---------------------------------------------------------------------------
+//
+// A write may wake thousands of parked watches (one per blocking query or watch stream)
+// at once, and they mostly watch the same few keys. So watches of identical keys share
+// one WatchGroup: one registration in the WatchSet and one condition variable, whose
+// generation counts the writes that touched the keys; each watch remembers the
+// generation it last saw. A write then costs the loop one notify_all per group, one
+// futex call however many threads it wakes, instead of one per watch, each of which
+// let a woken thread preempt the loop before it could acknowledge the write.
+//
+// The loop fires groups with no lock held that watchers also take: watch_mutex_ only
+// guards the registrations, and a group outlives its last watch while the loop still
+// holds it (firing it then wakes nobody). Firing under watch_mutex_ made every query
+// that finished, and every new one, queue behind the whole burst of wake-ups.
+
+struct Node::WatchGroup {
+  std::vector<store::WatchId> ids;  // its registrations in watch_set_
+  std::string keys_encoding;        // its key in watch_groups_by_keys_
+  std::size_t watches = 0;          // guarded by Node::watch_mutex_
+
+  std::mutex mutex;
+  std::condition_variable cv;
+  std::uint64_t generation = 0;  // guarded by mutex; one more per write that fired it
+
+  void Fire() {
+    {
+      std::lock_guard<std::mutex> lock(mutex);
+      ++generation;
+    }
+    // After unlocking, so a woken thread does not block at once on `mutex`.
+    cv.notify_all();
+  }
+};
+
+namespace {
+
+// Identical key lists encode identically (and different ones differently).
+std::string EncodeWatchKeys(const std::vector<store::WatchKey>& keys) {
+  std::string out;
+  for (const store::WatchKey& key : keys) {
+    out.push_back(static_cast<char>(key.kind));
+    out.push_back(static_cast<char>(key.table));
+    out += std::to_string(key.name.size());
+    out.push_back(':');
+    out += key.name;
+  }
+  return out;
+}
+
+}  // namespace
 
 class Node::WatchImpl final : public http::Watch {
  public:
   WatchImpl(Node* node, const std::vector<store::WatchKey>& keys) : node_(node) {
+    std::string encoding = EncodeWatchKeys(keys);
     std::lock_guard<std::mutex> lock(node_->watch_mutex_);
-    for (const store::WatchKey& key : keys) {
-      const store::WatchId id = node_->watch_set_.Add(key);
-      ids_.push_back(id);
-      node_->watchers_[id] = this;
+    auto existing = node_->watch_groups_by_keys_.find(encoding);
+    if (existing != node_->watch_groups_by_keys_.end()) {
+      group_ = node_->watch_groups_.at(existing->second->ids.at(0));
+    } else {
+      group_ = std::make_shared<WatchGroup>();
+      for (const store::WatchKey& key : keys) {
+        const store::WatchId id = node_->watch_set_.Add(key);
+        group_->ids.push_back(id);
+        node_->watch_groups_[id] = group_;
+      }
+      CHECK(!group_->ids.empty()) << "a watch on no keys";
+      group_->keys_encoding = std::move(encoding);
+      node_->watch_groups_by_keys_[group_->keys_encoding] = group_.get();
     }
+    ++group_->watches;
+    // Writes the group saw before this watch joined are in what its first run reads.
+    std::lock_guard<std::mutex> group_lock(group_->mutex);
+    seen_generation_ = group_->generation;
   }
   ~WatchImpl() override {
     std::lock_guard<std::mutex> lock(node_->watch_mutex_);
-    for (store::WatchId id : ids_) {
+    if (--group_->watches > 0) return;
+    for (store::WatchId id : group_->ids) {
       node_->watch_set_.Remove(id);
-      node_->watchers_.erase(id);
+      node_->watch_groups_.erase(id);
     }
+    node_->watch_groups_by_keys_.erase(group_->keys_encoding);
   }
   bool WaitUntil(std::chrono::steady_clock::time_point deadline) override {
-    std::unique_lock<std::mutex> lock(mutex_);
-    cv_.wait_until(lock, deadline, [this] { return fired_; });
-    const bool fired = fired_;
-    fired_ = false;
+    std::unique_lock<std::mutex> lock(group_->mutex);
+    group_->cv.wait_until(lock, deadline,
+                          [this] { return group_->generation != seen_generation_; });
+    const bool fired = group_->generation != seen_generation_;
+    seen_generation_ = group_->generation;
     return fired;
-  }
-  void Fire() {
-    std::lock_guard<std::mutex> lock(mutex_);
-    fired_ = true;
-    cv_.notify_all();
   }
 
  private:
   Node* node_;
-  std::vector<store::WatchId> ids_;
-  std::mutex mutex_;
-  std::condition_variable cv_;
-  bool fired_ = false;
+  std::shared_ptr<WatchGroup> group_;
+  std::uint64_t seen_generation_ = 0;  // the group's generation this watch has seen
 };
+
+namespace {
+
+// Each group once, whatever number of its keys a write touched.
+template <typename Group>
+void FireAll(std::vector<std::shared_ptr<Group>>& groups) {
+  std::sort(groups.begin(), groups.end());
+  groups.erase(std::unique(groups.begin(), groups.end()), groups.end());
+  for (const std::shared_ptr<Group>& group : groups) group->Fire();
+}
+
+}  // namespace
 
 void Node::WakeWatchers(const store::ChangeSet& changes) {
   if (changes.empty()) return;
-  std::lock_guard<std::mutex> lock(watch_mutex_);
-  for (store::WatchId id : watch_set_.Fired(changes)) {
-    auto it = watchers_.find(id);
-    if (it != watchers_.end()) it->second->Fire();
+  std::vector<std::shared_ptr<WatchGroup>> to_fire;
+  {
+    std::lock_guard<std::mutex> lock(watch_mutex_);
+    for (store::WatchId id : watch_set_.Fired(changes)) {
+      auto it = watch_groups_.find(id);
+      if (it != watch_groups_.end()) to_fire.push_back(it->second);
+    }
   }
+  FireAll(to_fire);
 }
 
 void Node::WakeAllWatchers() {
-  std::lock_guard<std::mutex> lock(watch_mutex_);
-  for (auto& [id, watcher] : watchers_) watcher->Fire();
+  std::vector<std::shared_ptr<WatchGroup>> to_fire;
+  {
+    std::lock_guard<std::mutex> lock(watch_mutex_);
+    for (const auto& [id, group] : watch_groups_) to_fire.push_back(group);
+  }
+  FireAll(to_fire);
 }
 
 std::unique_ptr<http::Watch> Node::NewWatch(std::vector<store::WatchKey> keys) {

@@ -183,6 +183,7 @@ class Node final : public http::Backend {
 
  private:
   class WatchImpl;
+  struct WatchGroup;
   using Waiter = internal::Waiter;
   using Proposal = internal::Proposal;
   using Work = internal::Work;
@@ -270,10 +271,12 @@ class Node final : public http::Backend {
   mutable std::shared_mutex store_mutex_;
   store::Store store_;
 
-  // Watchers of blocking queries.
+  // Watchers of blocking queries and watch streams (node.cc). Watches of identical
+  // keys share one WatchGroup: one registration in watch_set_, one wake-up per write.
   std::mutex watch_mutex_;
   store::WatchSet watch_set_;
-  std::map<store::WatchId, WatchImpl*> watchers_;
+  std::map<store::WatchId, std::shared_ptr<WatchGroup>> watch_groups_;  // by each of its ids
+  std::map<std::string, WatchGroup*> watch_groups_by_keys_;             // by the keys' encoding
 
   // The inbox.
   std::mutex inbox_mutex_;
