@@ -19,13 +19,32 @@ Random& ThreadRandom() {
   return random;
 }
 
-Result<BlockingResult> RunOnce(Backend& backend, const BlockingQuery& query) {
+Result<BlockingResult> RunOnce(Backend& backend, const BlockingQuery& query,
+                               Consistency consistency) {
   BlockingResult result;
   Result<ReadMeta> meta = backend.Read(
-      query.consistency, [&](const store::Store& store) { result.index = query.run(store); });
+      consistency, [&](const store::Store& store) { result.index = query.run(store); });
   if (!meta.ok()) return meta.status();
   result.meta = *meta;
   return result;
+}
+
+Result<BlockingResult> RunOnce(Backend& backend, const BlockingQuery& query) {
+  return RunOnce(backend, query, query.consistency);
+}
+
+// Whether this server's own replica shows nothing past `min_index` yet, while it knows
+// a leader. A client re-arms with the index of the reply it just had, so this is the
+// usual case, and then a run in the client's mode would only confirm it: on a follower
+// at the price of a ReadIndex round to the leader per query, thousands at once after
+// a popular key changes. A write the leader has and this replica has not applied yet
+// fires the watch when it is applied, and the run after that wake-up is made in the
+// client's mode. Without a known leader the caller runs in the client's mode at once,
+// so the client hears "No cluster leader" as before.
+bool NothingNewLocally(Backend& backend, const BlockingQuery& query) {
+  if (query.consistency == Consistency::kStale) return false;  // the run is local anyway
+  Result<BlockingResult> local = RunOnce(backend, query, Consistency::kStale);
+  return local.ok() && local->meta.known_leader && local->index <= query.blocking.min_index;
 }
 
 // Waits until the watch fires (true), or the deadline passes or stop is requested.
@@ -61,6 +80,9 @@ Result<BlockingResult> RunBlockingQuery(Backend& backend, const BlockingQuery& q
       steady_clock::now() + wait + Jitter(wait, ThreadRandom());
   // Registered before the first run: a write between the run and the wait still wakes.
   const std::unique_ptr<Watch> watch = backend.NewWatch(query.watch_keys);
+  // Whatever ends this wait (a write, the deadline, stop), the loop below answers from a
+  // run in the client's mode.
+  if (NothingNewLocally(backend, query)) WaitForChange(*watch, deadline, stop);
   while (true) {
     Result<BlockingResult> result = RunOnce(backend, query);
     if (!result.ok() || result->index > query.blocking.min_index) return result;

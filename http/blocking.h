@@ -4,6 +4,10 @@
 // reads is registered first, then the query runs, and while its result index is not
 // past the client's index it waits for the watch (or the deadline) and runs again. On
 // timeout the reply is the last result, with its unchanged index, and status 200.
+// Before the first run, a query not in ?stale mode looks at the local replica; when that
+// shows nothing new and a leader is known, it waits first, sparing a follower the
+// ReadIndex round of a run that would only confirm it (docs/design/http.md). Every
+// reply comes from a run in the client's mode.
 // Thread-safety: RunBlockingQuery runs on the calling HTTP worker thread; the query
 // callback runs on it too, under Backend::Read.
 #pragma once

@@ -108,6 +108,63 @@ TEST_CASE("a blocking GET returns soon after a write to its key") {
   CHECK(Eventually([&] { return server.backend.watch_count() == 0; }));
 }
 
+// A client re-arms with the index of its last reply; the query then looks at the
+// server's own replica (stale) before paying for a read in the client's mode, which on a
+// follower is a ReadIndex round to the leader. The reply still comes from a read in the
+// client's mode.
+TEST_CASE("a re-armed blocking GET looks locally, then answers from a read in its mode") {
+  TestServer server;
+  auto client = server.Client();
+  REQUIRE(Put(client, "/v1/kv/k", "old")->status == 200);  // index 2
+  const std::size_t reads_before = server.backend.read_modes().size();
+  for (const auto& [mode, query] : std::vector<std::pair<Consistency, std::string>>{
+           {Consistency::kDefault, ""}, {Consistency::kConsistent, "&consistent"}}) {
+    INFO(query);
+    const std::size_t first = server.backend.read_modes().size();
+    const std::uint64_t index = IndexOf(client.Get("/v1/kv/k"));
+    BackgroundGet get(server, "/v1/kv/k?index=" + std::to_string(index) + "&wait=30s" + query);
+    REQUIRE(Eventually([&] { return server.backend.watch_count() == 1; }));
+    REQUIRE(Put(client, "/v1/kv/k", "new" + query)->status == 200);
+    const httplib::Result& result = get.Join();
+    REQUIRE(result);
+    CHECK(result->status == 200);
+    CHECK(IndexOf(result) == index + 1);
+    const std::vector<Consistency> modes = server.backend.read_modes();
+    // The plain GET, the local look (nothing new yet), the run after the write.
+    CHECK(std::vector<Consistency>(modes.begin() + static_cast<long>(first), modes.end()) ==
+          std::vector<Consistency>{Consistency::kDefault, Consistency::kStale, mode});
+  }
+  CHECK(server.backend.read_modes().size() == reads_before + 6);
+}
+
+TEST_CASE("a blocking GET behind the local index answers from a read in its mode") {
+  TestServer server;
+  auto client = server.Client();
+  REQUIRE(Put(client, "/v1/kv/k", "v")->status == 200);  // index 2
+  auto result = client.Get("/v1/kv/k?index=1&wait=30s&consistent");
+  REQUIRE(result);
+  CHECK(result->status == 200);
+  CHECK(server.backend.last_read_mode() == Consistency::kConsistent);
+}
+
+TEST_CASE("without a known leader a blocking GET says so instead of parking") {
+  TestServer server;
+  auto client = server.Client();
+  REQUIRE(Put(client, "/v1/kv/k", "v")->status == 200);  // index 2
+  server.backend.SetKnownLeader(false);
+  const auto start = steady_clock::now();
+  auto result = client.Get("/v1/kv/k?index=2&wait=60s");
+  REQUIRE(result);
+  CHECK(result->status == 500);
+  CHECK(result->body == "No cluster leader");
+  CHECK(MillisecondsSince(start) < 30'000);  // not parked until its 60 s wait ended
+  // ?stale needs no leader: it parks (and times out) as usual.
+  auto stale = client.Get("/v1/kv/k?index=2&wait=200ms&stale");
+  REQUIRE(stale);
+  CHECK(stale->status == 200);
+  CHECK(IndexOf(stale) == 2);
+}
+
 TEST_CASE("a write to another key does not wake a blocking GET") {
   TestServer server;
   auto client = server.Client();

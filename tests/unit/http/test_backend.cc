@@ -76,9 +76,12 @@ Result<ReadMeta> TestBackend::Read(Consistency mode,
   std::lock_guard<std::mutex> lock(mutex_);
   if (!read_error_.ok()) return read_error_;
   last_read_mode_ = mode;
+  read_modes_.push_back(mode);
   ++read_count_;
+  // As a server without a leader: its own replica only (stale), with KnownLeader false.
+  if (!known_leader_ && mode != Consistency::kStale) return Unavailable("No cluster leader");
   read(store_);
-  return ReadMeta{true, 0, mode};
+  return ReadMeta{known_leader_, 0, mode};
 }
 
 std::unique_ptr<Watch> TestBackend::NewWatch(std::vector<store::WatchKey> keys) {
@@ -166,6 +169,11 @@ void TestBackend::SetLeaderAddress(std::string address) {
   leader_address_ = std::move(address);
 }
 
+void TestBackend::SetKnownLeader(bool known) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  known_leader_ = known;
+}
+
 void TestBackend::SetWriteBlockedReason(std::string reason) {
   std::lock_guard<std::mutex> lock(mutex_);
   write_blocked_reason_ = std::move(reason);
@@ -184,6 +192,11 @@ std::size_t TestBackend::read_count() const {
 std::size_t TestBackend::watch_count() const {
   std::lock_guard<std::mutex> lock(mutex_);
   return watches_alive_;
+}
+
+std::vector<Consistency> TestBackend::read_modes() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return read_modes_;
 }
 
 std::optional<Consistency> TestBackend::last_read_mode() const {

@@ -42,12 +42,16 @@ class TestBackend final : public Backend {
   void FailWritesWith(Status status);  // OK status: writes succeed again
   void FailReadsWith(Status status);
   void SetLeaderAddress(std::string address);
+  // false: reads other than stale fail with "No cluster leader"; stale reads say
+  // KnownLeader false.
+  void SetKnownLeader(bool known);
   void SetWriteBlockedReason(std::string reason);
   std::size_t apply_count() const;
   std::size_t renew_count() const;
   std::size_t watch_count() const;  // watches alive now
   std::size_t read_count() const;   // Read calls so far
   std::optional<Consistency> last_read_mode() const;
+  std::vector<Consistency> read_modes() const;  // of every Read call so far, in order
 
   // Called by a watch as it goes away.
   void RemoveWatch(const std::vector<store::WatchId>& ids);
@@ -71,6 +75,8 @@ class TestBackend final : public Backend {
   Status write_error_;                                                  // guarded by mutex_
   Status read_error_;                                                   // guarded by mutex_
   std::optional<Consistency> last_read_mode_;                           // guarded by mutex_
+  std::vector<Consistency> read_modes_;                                 // guarded by mutex_
+  bool known_leader_ = true;                                            // guarded by mutex_
   std::string leader_address_ = "127.0.0.1:8300";                       // guarded by mutex_
   RaftConfiguration configuration_;                                     // guarded by mutex_
   std::string write_blocked_reason_;                                    // guarded by mutex_
