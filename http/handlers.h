@@ -100,6 +100,22 @@ Reply HandleSessionInfo(const HandlerContext& context, const ApiRequest& request
 Reply HandleSessionNode(const HandlerContext& context, const ApiRequest& request);
 Reply HandleSessionList(const HandlerContext& context, const ApiRequest& request);
 
+// /v1/catalog/* (catalog_handlers.cc).
+Reply HandleCatalogRegister(const HandlerContext& context, const ApiRequest& request);
+Reply HandleCatalogDeregister(const HandlerContext& context, const ApiRequest& request);
+Reply HandleCatalogDatacenters(const HandlerContext& context, const ApiRequest& request);
+Reply HandleCatalogNodes(const HandlerContext& context, const ApiRequest& request);
+Reply HandleCatalogServices(const HandlerContext& context, const ApiRequest& request);
+Reply HandleCatalogService(const HandlerContext& context, const ApiRequest& request);
+Reply HandleCatalogNode(const HandlerContext& context, const ApiRequest& request);
+Reply HandleCatalogNodeServices(const HandlerContext& context, const ApiRequest& request);
+
+// /v1/health/* (health_handlers.cc).
+Reply HandleHealthService(const HandlerContext& context, const ApiRequest& request);
+Reply HandleHealthChecks(const HandlerContext& context, const ApiRequest& request);
+Reply HandleHealthNode(const HandlerContext& context, const ApiRequest& request);
+Reply HandleHealthState(const HandlerContext& context, const ApiRequest& request);
+
 // PUT /v1/txn (txn_handlers.cc).
 Reply HandleTxn(const HandlerContext& context, const ApiRequest& request);
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cstdint>
 
 namespace roster::http {
 namespace {
@@ -123,6 +124,45 @@ Status DecodeStringList(const Json* value, std::string_view field, std::vector<s
   for (const Json& item : *value) {
     if (!item.is_string()) return UnmarshalTypeError(item, field, "string");
     out->push_back(item.get<std::string>());
+  }
+  return Status::Ok();
+}
+
+Status DecodeBool(const Json* value, std::string_view field, bool* out) {
+  if (value == nullptr || value->is_null()) return Status::Ok();
+  if (!value->is_boolean()) return UnmarshalTypeError(*value, field, "bool");
+  *out = value->get<bool>();
+  return Status::Ok();
+}
+
+Status DecodeInt64(const Json* value, std::string_view field, std::int64_t* out) {
+  if (value == nullptr || value->is_null()) return Status::Ok();
+  if (value->is_number_integer() &&
+      (!value->is_number_unsigned() ||
+       value->get<std::uint64_t>() <= static_cast<std::uint64_t>(INT64_MAX))) {
+    *out = value->get<std::int64_t>();
+    return Status::Ok();
+  }
+  if (value->is_number()) {
+    return InvalidArgument("json: cannot unmarshal number " + value->dump() +
+                           " into Go struct field " + std::string(field) + " of type int");
+  }
+  return UnmarshalTypeError(*value, field, "int");
+}
+
+Status DecodeStringMap(const Json* value, std::string_view field,
+                       std::map<std::string, std::string, std::less<>>* out) {
+  if (value == nullptr) return Status::Ok();
+  out->clear();
+  if (value->is_null()) return Status::Ok();
+  if (!value->is_object()) return UnmarshalTypeError(*value, field, "map[string]string");
+  for (auto it = value->begin(); it != value->end(); ++it) {
+    if (it->is_null()) {
+      (*out)[it.key()] = "";
+      continue;
+    }
+    if (!it->is_string()) return UnmarshalTypeError(*it, field, "string");
+    (*out)[it.key()] = it->get<std::string>();
   }
   return Status::Ok();
 }

@@ -13,6 +13,8 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -49,6 +51,13 @@ Status DecodeString(const Json* value, std::string_view field, std::string* out)
 Status DecodeUint64(const Json* value, std::string_view field, std::uint64_t* out);
 // A list of strings; JSON null gives an empty list (Go's nil slice).
 Status DecodeStringList(const Json* value, std::string_view field, std::vector<std::string>* out);
+// A Go bool.
+Status DecodeBool(const Json* value, std::string_view field, bool* out);
+// A Go int (64 bits): an integral number; Go refuses 1.5 and 1e30.
+Status DecodeInt64(const Json* value, std::string_view field, std::int64_t* out);
+// A Go map[string]string; JSON null gives an empty map, a null member "".
+Status DecodeStringMap(const Json* value, std::string_view field,
+                       std::map<std::string, std::string, std::less<>>* out);
 
 // Go's base64.StdEncoding.DecodeString: padding required, '\r' and '\n' skipped.
 // InvalidArgument "illegal base64 data at input byte <n>" otherwise.
