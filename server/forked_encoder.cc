@@ -22,6 +22,9 @@ std::string ErrnoText() { return std::strerror(errno); }
 [[noreturn]] void RunChild(pid_t parent, int write_fd, const std::function<std::string()>& encode) {
   prctl(PR_SET_PDEATHSIG, SIGKILL);
   if (getppid() != parent) _exit(3);  // the parent died before the line above
+  // The loop and the HTTP workers come first on a busy machine; a snapshot can wait.
+  if (nice(10) == -1) {
+  }
   // Keep stdin, stdout and stderr (a crash message still reaches the log) and the pipe.
   if (write_fd > 3) close_range(3, static_cast<unsigned>(write_fd) - 1, 0);
   close_range(static_cast<unsigned>(write_fd) + 1, ~0U, 0);

@@ -14,7 +14,7 @@
 // and the heap; glibc's and the sanitizers' allocators are fork-safe) and write(2)s
 // the bytes into a pipe, then _exit()s. It closes every other inherited descriptor
 // first, so a listening socket is never held open by a child after the parent dies,
-// and it dies with the parent (PR_SET_PDEATHSIG). A child that writes nothing for a
+// and it dies with the parent (PR_SET_PDEATHSIG). It runs at nice 10, below the loop. A child that writes nothing for a
 // minute is killed, failing that one snapshot.
 //
 // Thread-safety: Start on the thread that owns the data (nothing may change it during

@@ -1,6 +1,9 @@
 // The Ready cycle, in the order consensus/raw_node.h's durability contract demands:
 // send, persist (one SQLite transaction), send what promises persistence, apply,
 // Advance. Also snapshots: taking them, and installing one the leader sent.
+#include <sys/resource.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <optional>
 
@@ -270,6 +273,8 @@ void Node::MaybeTakeSnapshot() {
   SnapshotStore& snapshots = storage_->snapshots();
   snapshot_thread_ = std::thread([this, &snapshots, metadata, loop_ms, child = std::move(child),
                                   data = std::move(data)]() mutable {
+    // Below the loop and the HTTP workers on a busy machine: a snapshot can wait.
+    setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), 10);
     const std::int64_t write_started_ms = clock_.NowMs();
     const Status written = child ? WriteFromChild(snapshots, metadata, *child)
                                  : snapshots.Write(metadata, data);

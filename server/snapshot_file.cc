@@ -260,7 +260,19 @@ Status SnapshotWriter::Fail(Status status) {
 Status SnapshotWriter::Flush() {
   Status status = WriteAll(fd_, buffer_, temp_path_);
   buffer_.clear();
+  if (status.ok()) StartWriteback();
   return Fail(std::move(status));
+}
+
+// Starts the disk writing what is written so far, a MiB at a time, so Commit's fsync
+// finds little left to do. One fsync of a whole 15 MB snapshot stalled the Raft log's
+// own fsyncs behind it for tens of ms (RocksDB's bytes_per_sync answers the same).
+void SnapshotWriter::StartWriteback() {
+  const off_t end = ::lseek(fd_, 0, SEEK_CUR);
+  if (end < 0 || end - writeback_offset_ < kWritebackBytes) return;
+  // Advisory: an error here leaves the work to Commit's fsync, which reports it.
+  ::sync_file_range(fd_, writeback_offset_, end - writeback_offset_, SYNC_FILE_RANGE_WRITE);
+  writeback_offset_ = end;
 }
 
 Status SnapshotWriter::Append(std::string_view bytes) {
@@ -273,7 +285,9 @@ Status SnapshotWriter::Append(std::string_view bytes) {
     return Status::Ok();
   }
   RETURN_IF_ERROR(Flush());
-  return Fail(WriteAll(fd_, bytes, temp_path_));
+  Status status = WriteAll(fd_, bytes, temp_path_);
+  if (status.ok()) StartWriteback();
+  return Fail(std::move(status));
 }
 
 Status SnapshotWriter::Commit() {

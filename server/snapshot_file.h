@@ -27,6 +27,8 @@
 // at a time.
 #pragma once
 
+#include <sys/types.h>
+
 #include <compare>
 #include <cstdint>
 #include <limits>
@@ -108,7 +110,10 @@ class SnapshotWriter {
   SnapshotWriter(std::string dir, consensus::SnapshotMetadata metadata);
   Status Start();
   Status Flush();
+  void StartWriteback();
   Status Fail(Status status);
+
+  static constexpr off_t kWritebackBytes = 1 << 20;
 
   std::string dir_;
   consensus::SnapshotMetadata metadata_;
@@ -119,6 +124,7 @@ class SnapshotWriter {
   int fd_ = -1;
   std::uint64_t data_bytes_ = 0;
   std::uint32_t data_crc_ = 0;
+  off_t writeback_offset_ = 0;  // the file up to here is being written back already
   bool committed_ = false;
   Status error_;
 };
