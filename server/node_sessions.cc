@@ -1,7 +1,8 @@
 // Sessions and liveness on the server: the leader's session TTL timers and lock-delays
 // (consul-api.md §3.2, §3.3), session renewals (forwarded to the leader over the peer
 // transport, never a Raft write), and this server's own registration in the catalog
-// with a passing serfHealth check, so that sessions created through it have a node.
+// with a passing serfHealth check, so that sessions created through it have a node, and
+// as service "consul".
 //
 // Threads: RenewSession runs on HTTP workers and hands its work to the loop; everything
 // else here runs on the Raft loop, which is the store's only writer and so reads it
@@ -280,9 +281,9 @@ void Node::RestartSessionTimers(std::int64_t now_ms) {
 
 // ---- Loop: registering this server in the catalog ------------------------------------
 
-// Once a leader is known, commits this server's node with a passing serfHealth check
-// through the write path, retrying until it applies. Done once per process: an
-// identical registration after a restart changes nothing in the store.
+// Once a leader is known, commits this server's node with a passing serfHealth check and
+// its service "consul" through the write path, retrying until it applies. Done once per
+// process: an identical registration after a restart changes nothing in the store.
 void Node::MaybeRegisterSelf() {
   if (registered_) return;
   const std::int64_t now = clock_.NowMs();
@@ -311,10 +312,20 @@ void Node::MaybeRegisterSelf() {
   serf_health.name = "Serf Health Status";
   serf_health.status = store::HealthStatus::kPassing;
   serf_health.output = "Agent alive and reachable";
+  // Consul's servers appear as service "consul" on their server port, which clients
+  // (and DNS's consul.service names) look for.
+  store::NodeService consul;
+  consul.id = "consul";
+  consul.service = "consul";
+  consul.address = options_.bind_address;
+  consul.port = static_cast<std::uint64_t>(transport_->port());
   store::CatalogRegister command{.node = options_.node_name,
                                  .id = std::to_string(id_),
                                  .address = options_.bind_address,
-                                 .checks = {std::move(serf_health)}};
+                                 .checks = {std::move(serf_health)},
+                                 .service = std::move(consul),
+                                 // The datacenter a server serves (there is no other yet).
+                                 .datacenter = SelfInfo{}.datacenter};
   registration_ = std::make_shared<Waiter>();
   Proposal proposal;
   proposal.command = store::Encode(command);
