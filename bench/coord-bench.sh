@@ -12,8 +12,8 @@
 # and prints the figures, the load average, the servers' warnings and any problem.
 # The load generator shares the machine's cores with the servers.
 #
-# Usage: bench/coord-bench.sh            (about 2 minutes)
-#        QUICK=1 bench/coord-bench.sh    (smoke run: 200 hand-offs, 200+200 watchers, 10 rounds)
+# Usage: bench/coord-bench.sh            (about a minute)
+#        QUICK=1 bench/coord-bench.sh    (smoke run: 200 hand-offs, 200+200 watchers, 10 rounds; ~20 s)
 #        make bench-coord                (builds first; QUICK=1 make bench-coord works too)
 # Settings (environment):
 #   CONTENDERS="2 8"  HANDOFFS=1000  HOLD_MS=0
