@@ -15,5 +15,12 @@ int RunOperator(const std::vector<std::string>& args);
 int RunLock(const std::vector<std::string>& args);
 int RunElect(const std::vector<std::string>& args);
 int RunWatch(const std::vector<std::string>& args);
+// Service discovery (cli/catalog_command.cc): members, services register|deregister,
+// catalog services|nodes|datacenters, maint, leave.
+int RunMembers(const std::vector<std::string>& args);
+int RunServices(const std::vector<std::string>& args);
+int RunCatalog(const std::vector<std::string>& args);
+int RunMaint(const std::vector<std::string>& args);
+int RunLeave(const std::vector<std::string>& args);
 
 }  // namespace roster::cli

@@ -8,6 +8,7 @@
 
 #include "cli/commands.h"
 #include "cli/flags.h"
+#include "cli/output.h"
 #include "cli/session_client.h"
 #include "client/http_client.h"
 
@@ -15,23 +16,6 @@ namespace roster::cli {
 namespace {
 
 using nlohmann::json;
-
-int Fail(const std::string& message) {
-  std::fprintf(stderr, "roster: %s\n", message.c_str());
-  return 1;
-}
-
-int Usage(const char* text) {
-  std::fprintf(stderr, "%s", text);
-  return 2;
-}
-
-// Prints an error response the way the server phrased it.
-int FailResponse(const client::Response& response) {
-  std::string body = response.body;
-  while (!body.empty() && (body.back() == '\n' || body.back() == '\r')) body.pop_back();
-  return Fail("HTTP " + std::to_string(response.status) + ": " + body);
-}
 
 constexpr const char* kKvUsage =
     "usage: roster kv get [-recurse] [-keys] [-separator S] [-detailed] KEY\n"

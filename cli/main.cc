@@ -18,6 +18,11 @@ void PrintUsage() {
                "  lock [-n N] PREFIX COMMAND...  run COMMAND holding a lock or semaphore slot\n"
                "  elect PREFIX COMMAND...      run COMMAND once elected leader (no herd effect)\n"
                "  watch -type key|keyprefix    run a handler on every change of a key or prefix\n"
+               "  members                      the cluster's nodes: alive, failed or left\n"
+               "  services register|deregister  this agent's services\n"
+               "  catalog services|nodes|datacenters  what the catalog holds\n"
+               "  maint [-enable|-disable]     maintenance mode of this node or a service\n"
+               "  leave                        make the agent leave the cluster and exit\n"
                "  operator raft list-peers|remove-peer\n");
 }
 
@@ -37,6 +42,11 @@ int main(int argc, char** argv) {
   if (command == "lock") return roster::cli::RunLock(args);
   if (command == "elect") return roster::cli::RunElect(args);
   if (command == "watch") return roster::cli::RunWatch(args);
+  if (command == "members") return roster::cli::RunMembers(args);
+  if (command == "services") return roster::cli::RunServices(args);
+  if (command == "catalog") return roster::cli::RunCatalog(args);
+  if (command == "maint") return roster::cli::RunMaint(args);
+  if (command == "leave") return roster::cli::RunLeave(args);
   if (command == "-h" || command == "--help" || command == "help") {
     PrintUsage();
     return 0;
