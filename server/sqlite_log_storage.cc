@@ -393,7 +393,7 @@ Status SqliteLogStorage::Persist(const PersistBatch& batch) {
       RETURN_IF_ERROR(statements_->delete_from.Run());
     }
     RETURN_IF_ERROR(InsertEntries(batch.entries));
-    if (install || batch.hard_state) RETURN_IF_ERROR(WriteMeta(next));
+    if (install || batch.hard_state || record_pending_) RETURN_IF_ERROR(WriteMeta(next));
     return Status::Ok();
   });
   if (!written.ok()) return written;
@@ -404,6 +404,9 @@ Status SqliteLogStorage::Persist(const PersistBatch& batch) {
   if (install) {
     cache_.Clear();
     snapshot_file_ = std::move(snapshot_file);
+  }
+  if (install || record_pending_) {
+    record_pending_ = false;
     PruneSnapshotFiles();
   }
   cache_.Append(batch.entries);
@@ -438,14 +441,12 @@ Status SqliteLogStorage::CreateSnapshot(Index index, const ConfState& conf_state
     next.compact_term = *compact_term;
   }
 
-  // Only the record moves; the rows below compact_to go a slice per Persist.
-  const Status written = InTransaction([&]() -> Status { return WriteMeta(next); });
-  if (!written.ok()) return written;
-
+  // Only the record moves, and only in memory: the next Persist writes it, and the rows
+  // below compact_to go a slice per Persist after that.
   state_ = std::move(next);
+  record_pending_ = true;
   snapshot_file_ = std::move(*file);
   if (compact) cache_.DropThrough(compact_to);
-  PruneSnapshotFiles();
   return Status::Ok();
 }
 
@@ -470,6 +471,10 @@ Status SqliteLogStorage::Compact(Index index) {
   state_ = std::move(next);
   first_row_ = std::max(first_row_, index + 1);
   cache_.DropThrough(index);
+  if (record_pending_) {  // WriteMeta wrote it along
+    record_pending_ = false;
+    PruneSnapshotFiles();
+  }
   return Status::Ok();
 }
 

@@ -90,7 +90,8 @@ class SqliteLogStorage final : public consensus::LogStorage {
   Status Bootstrap(const consensus::ConfState& conf_state,
                    const std::map<consensus::NodeId, std::string>& contexts = {});
 
-  // Persists one Ready's batch in one transaction (one fsync; none if empty).
+  // Persists one Ready's batch in one transaction (one fsync; none if empty), with the
+  // snapshot record CreateSnapshot left pending, if any.
   Status Persist(const PersistBatch& batch);
 
   // Records that the application took a snapshot at applied index `index`
@@ -100,6 +101,12 @@ class SqliteLogStorage final : public consensus::LogStorage {
   // Ignored if not newer than the current snapshot. `verified`, when given, is that
   // file already opened and verified (by the thread that wrote it), so it is not read
   // again here.
+  // Writes nothing: the new record (and compaction point) rides in the next non-empty
+  // Persist's transaction, so a snapshot costs the loop no fsync of its own. Until then
+  // a crash reopens the previous snapshot with the log after it, which is still whole:
+  // rows are deleted only in the transaction that records the point they go up to, and
+  // older snapshot files are pruned only once the record naming their successor is
+  // durable.
   Status CreateSnapshot(consensus::Index index, const consensus::ConfState& conf_state,
                         std::uint64_t entries_to_keep,
                         std::unique_ptr<SnapshotFile> verified = nullptr);
@@ -176,6 +183,9 @@ class SqliteLogStorage final : public consensus::LogStorage {
   // small write); the rows at or below it are garbage that later Persists delete a
   // slice at a time, so a snapshot never costs the loop a 16k-row DELETE.
   consensus::Index first_row_ = 1;
+  // CreateSnapshot moved state_.snapshot / compact_index past what raft.db holds; the
+  // next Persist writes them (and then prunes older snapshot files).
+  bool record_pending_ = false;
   std::unique_ptr<SnapshotFile> snapshot_file_;  // the file of state_.snapshot
   EntryCache cache_;
   Status sync_failure_;  // set by a failed fsync; refuses every later mutation

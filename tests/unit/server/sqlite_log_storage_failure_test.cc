@@ -52,10 +52,10 @@ void FlipLastByte(const std::string& path) {
 std::unique_ptr<SqliteLogStorage> BusyStorage(const TempDir& dir,
                                               const SqliteLogStorageOptions& options) {
   auto storage = StorageWithTerms(dir, {1, 1, 1, 1, 1, 1, 1, 1, 1, 1}, options);
-  PersistBatch hard_state;
+  REQUIRE(TakeSnapshot(*storage, 6, kThreeVoters, "state@6", /*entries_to_keep=*/2).ok());
+  PersistBatch hard_state;  // also writes the snapshot record
   hard_state.hard_state = HardState{.term = 1, .vote = 1, .commit = 8};
   REQUIRE(storage->Persist(hard_state).ok());
-  REQUIRE(TakeSnapshot(*storage, 6, kThreeVoters, "state@6", /*entries_to_keep=*/2).ok());
   REQUIRE(storage->FirstIndex() == 5);
   return storage;
 }
@@ -89,7 +89,6 @@ TEST_CASE("A write that fails half-way (disk full) changes nothing, durably or i
     PersistBatch install;
     install.snapshot = SnapshotMetadata{.index = 30, .term = 2, .conf_state = kThreeVoters};
     CHECK(storage->Persist(install).code() == StatusCode::kResourceExhausted);
-    CHECK(storage->CreateSnapshot(9, kThreeVoters, 0).code() == StatusCode::kResourceExhausted);
     CHECK(storage->Compact(6).code() == StatusCode::kResourceExhausted);
     CHECK(Observe(*storage) == before);
   }
@@ -104,6 +103,27 @@ TEST_CASE("A write that fails half-way (disk full) changes nothing, durably or i
   REQUIRE(storage->Persist(retry).ok());
   CHECK(storage->LastIndex() == 12);
   CHECK(*storage->TermAt(8) == 2);
+}
+
+TEST_CASE("A snapshot record that cannot be written stays pending and loses nothing") {
+  TempDir dir;
+  const SqliteLogStorageOptions options = ThroughFaultVfs();
+  auto storage = BusyStorage(dir, options);
+  const Observed durable = Observe(*storage);
+  {
+    InjectFaults faults({.fail_writes = true, .fail_syncs = false});
+    // CreateSnapshot writes nothing, so the full disk shows only at the next Persist.
+    REQUIRE(TakeSnapshot(*storage, 9, kThreeVoters, "state@9", 0).ok());
+    CHECK(storage->GetSnapshotMetadata().index == 9);
+    CHECK(storage->Persist(Append(EntriesWithTerms(11, {1}))).code() ==
+          StatusCode::kResourceExhausted);
+    CHECK(storage->LastIndex() == 10);
+  }
+  // A crash now reopens the snapshot at 6 with the whole log after it.
+  storage.reset();
+  storage = OpenStorage(dir, options);
+  CHECK(Observe(*storage) == durable);
+  CHECK(*storage->snapshot_file()->ReadAll() == "state@6");
 }
 
 TEST_CASE("While another connection holds the write lock, Persist is Unavailable") {
@@ -224,6 +244,7 @@ TEST_CASE("A corrupt snapshot file falls back to the older one when the log stil
     REQUIRE(TakeSnapshot(*storage, 4, kThreeVoters, "state@4", /*entries_to_keep=*/10).ok());
     REQUIRE(TakeSnapshot(*storage, 8, kThreeVoters, "state@8", /*entries_to_keep=*/5).ok());
     REQUIRE(storage->FirstIndex() == 4);  // entries 4.. kept: the log continues after 4
+    REQUIRE(storage->Persist(Append(EntriesWithTerms(11, {3}))).ok());  // records them
   }
   FlipLastByte(dir / ("snapshots/" + SnapshotFileName({8, 2})));
 
@@ -233,7 +254,7 @@ TEST_CASE("A corrupt snapshot file falls back to the older one when the log stil
     CHECK(storage->GetSnapshotMetadata().term == 2);
     CHECK(storage->ReadSnapshotChunk(0, kNoLimit)->data == "state@4");
     CHECK(storage->FirstIndex() == 4);
-    CHECK(storage->LastIndex() == 10);
+    CHECK(storage->LastIndex() == 11);
   }
 }
 
@@ -243,6 +264,7 @@ TEST_CASE("A corrupt snapshot file with no older one that connects is Corruption
     auto storage = StorageWithTerms(dir, {1, 1, 1, 2, 2, 2, 2, 2, 3, 3});
     REQUIRE(TakeSnapshot(*storage, 4, kThreeVoters, "state@4", 0).ok());
     REQUIRE(TakeSnapshot(*storage, 8, kThreeVoters, "state@8", 0).ok());  // compacts to 8
+    REQUIRE(storage->Persist(Append(EntriesWithTerms(11, {3}))).ok());  // records it
   }
   SECTION("corrupt") { FlipLastByte(dir / ("snapshots/" + SnapshotFileName({8, 2}))); }
   SECTION("missing") { std::filesystem::remove(dir / ("snapshots/" + SnapshotFileName({8, 2}))); }
