@@ -9,10 +9,11 @@
 #include "base/check.h"
 #include "base/logging.h"
 #include "server/disk_format.h"
-#include "server/sqlite_db.h"
+#include "sqlite/sqlite_db.h"
 
 namespace roster::server {
 
+using sqlite::SqliteStatement;
 using consensus::ConfState;
 using consensus::Entry;
 using consensus::EntryType;

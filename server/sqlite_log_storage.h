@@ -41,9 +41,13 @@
 #include "server/entry_cache.h"
 #include "server/snapshot_file.h"
 
+namespace roster::sqlite {
+class SqliteDb;
+}  // namespace roster::sqlite
+
 namespace roster::server {
 
-class SqliteDb;
+using sqlite::SqliteDb;
 
 struct SqliteLogStorageOptions {
   // Bytes (Entry::ByteSize) of recent entries kept in memory. The default holds well

@@ -1,10 +1,10 @@
-#include "server/sqlite_db.h"
+#include "sqlite/sqlite_db.h"
 
 #include <sqlite3.h>
 
 #include <utility>
 
-namespace roster::server {
+namespace roster::sqlite {
 
 Status SqliteStatus(sqlite3* db, int rc, std::string_view context) {
   std::string message = "sqlite: " + std::string(context) + ": ";
@@ -165,4 +165,4 @@ Result<std::string> SqliteDb::PragmaText(const char* sql) {
 
 bool SqliteDb::autocommit() const { return sqlite3_get_autocommit(db_) != 0; }
 
-}  // namespace roster::server
+}  // namespace roster::sqlite

@@ -1,7 +1,8 @@
-// A thin RAII layer over the SQLite C API for server/: a connection, prepared
-// statements with typed binds and columns, and the one mapping of SQLite result codes
-// to Status (disk full -> ResourceExhausted, I/O -> IoError, a damaged file ->
-// Corruption, locked by someone else -> Unavailable), each with SQLite's own message.
+// A thin RAII layer over the SQLite C API, shared by server/ (the Raft log) and agent/
+// (the agent's local state): a connection, prepared statements with typed binds and
+// columns, and the one mapping of SQLite result codes to Status (disk full ->
+// ResourceExhausted, I/O -> IoError, a damaged file -> Corruption, locked by someone
+// else -> Unavailable), each with SQLite's own message.
 //
 // Statements are prepared once and reused; data is only ever bound, never spliced into
 // SQL text. Thread-safety: a SqliteDb and its statements belong to one thread.
@@ -17,7 +18,7 @@
 struct sqlite3;
 struct sqlite3_stmt;
 
-namespace roster::server {
+namespace roster::sqlite {
 
 // The Status for SQLite result code `rc` (extended codes understood), naming what was
 // being done and carrying the connection's error message when `db` is given.
@@ -101,4 +102,4 @@ class SqliteDb {
   sqlite3* db_;
 };
 
-}  // namespace roster::server
+}  // namespace roster::sqlite
