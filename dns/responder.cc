@@ -144,4 +144,11 @@ DnsReply Responder::Respond(std::span<const std::uint8_t> query_bytes, Transport
   return Encode(ReplyAction::kSend, response, query, transport);
 }
 
+std::string ServerFailureReply(std::span<const std::uint8_t> query_bytes, Transport transport) {
+  const ParsedQuery query = ParseQuery(query_bytes);
+  Message response = StartResponse(query, kRcodeServFail);
+  response.header.recursion_available = true;
+  return Encode(ReplyAction::kSend, response, query, transport).bytes;
+}
+
 }  // namespace roster::dns

@@ -1,7 +1,7 @@
 // Responder: one DNS query's octets in, the octets to send back out (or a decision not
-// to), with no sockets involved. The UDP and TCP listeners (next to come) read a query,
-// call Respond, and write what it returns; forwarding to recursors happens in the
-// listener, for the queries Respond marks kNotOurs.
+// to), with no sockets involved. The UDP and TCP listeners (dns/listener.h) read a
+// query, call Respond, and write what it returns; the queries Respond marks kNotOurs
+// they hand to the Forwarder (dns/forwarder.h) when recursors are configured.
 //
 // Steps: ParseQuery (dns/query.h) decides drop / FORMERR / NOTIMP / BADVERS / REFUSED;
 // ParseQueryName (dns/names.h) finds the name form; BuildAnswer (dns/answer.h) asks the
@@ -64,5 +64,9 @@ class Responder {
   const DnsCatalog& catalog_;
   const Clock& clock_;
 };
+
+// SERVFAIL for a query Respond marked kNotOurs when no recursor answered it: the
+// query's ID, flags, question and EDNS echoed as in any reply, RA set.
+std::string ServerFailureReply(std::span<const std::uint8_t> query, Transport transport);
 
 }  // namespace roster::dns
