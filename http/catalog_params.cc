@@ -24,24 +24,17 @@ Status DecodeFailed(const Status& why) {
   return InvalidArgument("Request decode failed: " + why.message());
 }
 
-// What a body asks for that decodes but Roster cannot store (a 400 of its own, not a
-// decode failure). The first one is kept; a decode failure anywhere wins over it.
-struct Refusals {
-  Status first;
-  void Add(Status status) {
-    if (first.ok()) first = std::move(status);
-  }
-};
+std::string Field(std::string_view path, std::string_view name) {
+  return std::string(path) + "." + std::string(name);
+}
+
+}  // namespace
 
 void CheckPort(std::int64_t port, std::string_view field, Refusals& refusals) {
   if (port < 0 || port > kPortMax) {
     refusals.Add(InvalidArgument("Invalid port " + std::to_string(port) + " in " +
                                  std::string(field) + ": must be between 0 and 65535"));
   }
-}
-
-std::string Field(std::string_view path, std::string_view name) {
-  return std::string(path) + "." + std::string(name);
 }
 
 // A Go time.Duration field as Consul's decodeBody fixes it up: a string is a Go
@@ -70,6 +63,8 @@ Status DecodeHeader(const Json* value, std::string_view field,
   }
   return Status::Ok();
 }
+
+namespace {
 
 Status DecodeDefinition(const Json* value, std::string_view path, store::CheckDefinition* d) {
   if (value == nullptr || value->is_null()) return Status::Ok();
@@ -138,6 +133,8 @@ Status DecodeCheck(const Json& json, std::string_view path, store::HealthCheck* 
   return Status::Ok();
 }
 
+}  // namespace
+
 Status DecodeServiceAddresses(const Json* value, std::string_view path,
                               std::map<std::string, store::ServiceAddress, std::less<>>* out,
                               Refusals& refusals) {
@@ -158,6 +155,8 @@ Status DecodeServiceAddresses(const Json* value, std::string_view path,
   }
   return Status::Ok();
 }
+
+namespace {
 
 // Consul's ToServiceNode: Weights that fail ValidateWeights become 1/1.
 Status DecodeWeights(const Json* value, std::string_view path, store::ServiceWeights* out) {
@@ -246,8 +245,8 @@ bool IsMetaKeyByte(char c) {
   return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_' || c == '-';
 }
 
-// Consul's validateMetadata, with its texts (and its "Node metadata" wording for
-// services too).
+}  // namespace
+
 Status ValidateMeta(const store::StringMap& meta) {
   if (meta.size() > kMetaPairsMax) {
     return FailedPrecondition("Node metadata cannot contain more than " +
@@ -276,6 +275,8 @@ Status ValidateMeta(const store::StringMap& meta) {
   return Status::Ok();
 }
 
+namespace {
+
 bool IsHex(char c) { return std::isxdigit(static_cast<unsigned char>(c)) != 0; }
 
 // go-uuid's ParseUUID, with its texts.
@@ -298,10 +299,13 @@ Status ValidateNodeId(const std::string& id) {
   return Status::Ok();
 }
 
-// Go's ipaddr.IsAny.
+}  // namespace
+
 bool IsAnyAddress(const std::string& address) {
   return address == "0.0.0.0" || address == "::" || address == "[::]";
 }
+
+namespace {
 
 // The Catalog.Register RPC's checks (consul-api.md §1.2), in its order.
 Status ValidateRegister(store::CatalogRegister& c) {

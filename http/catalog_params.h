@@ -26,12 +26,15 @@
 // Thread-safety: pure functions.
 #pragma once
 
+#include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "base/status.h"
+#include "http/json_decode.h"
 #include "http/params.h"
 #include "store/catalog.h"
 #include "store/command.h"
@@ -55,6 +58,34 @@ struct CatalogDeregisterRequest {
 };
 Result<CatalogDeregisterRequest> ParseCatalogDeregister(std::string_view body,
                                                         const CatalogRules& rules);
+
+// Pieces of the register decoding that the agent's bodies (http/agent_params.h) share.
+
+// What a body asks for that decodes but Roster cannot store (a 400 of its own, not a
+// decode failure). The first one is kept; a decode failure anywhere wins over it.
+struct Refusals {
+  Status first;
+  void Add(Status status) {
+    if (first.ok()) first = std::move(status);
+  }
+};
+// Refuses a port outside 0-65535: "Invalid port <n> in <field>: must be between 0 and 65535".
+void CheckPort(std::int64_t port, std::string_view field, Refusals& refusals);
+// A Go time.Duration field as Consul's decodeBody fixes it up: a string is a Go duration,
+// a number is nanoseconds. Roster stores no negative duration.
+Status DecodeDuration(const Json* value, std::string_view field, std::uint64_t* out_ns);
+// A Go map[string][]string (an HTTP check's Header).
+Status DecodeHeader(const Json* value, std::string_view field,
+                    std::map<std::string, std::vector<std::string>, std::less<>>* out);
+// A service's TaggedAddresses: name -> {Address, Port}, ports checked.
+Status DecodeServiceAddresses(const Json* value, std::string_view path,
+                              std::map<std::string, store::ServiceAddress, std::less<>>* out,
+                              Refusals& refusals);
+// Consul's validateMetadata, with its texts (FailedPrecondition; its "Node metadata"
+// wording for services too).
+Status ValidateMeta(const store::StringMap& meta);
+// Go's ipaddr.IsAny: 0.0.0.0, :: or [::].
+bool IsAnyAddress(const std::string& address);
 
 // Every value of a repeatable query parameter, in order (Go's url.Values[name]).
 std::vector<std::string> QueryValues(const Query& query, std::string_view name);
