@@ -8,8 +8,10 @@
 // the catalog; http/ only parses and validates requests (Consul's messages) and maps
 // the answers to JSON. http/ never sees the agent's threads, SQLite or sockets.
 //
-// An agent process has no Backend: HttpServer hands every request it does not serve
-// locally (everything outside /v1/agent/*, plus /v1/agent/members) to the Forwarder.
+// An agent process has no Backend: HttpServer hands every /v1/ request it does not serve
+// locally to the Forwarder: everything outside /v1/agent/*, and the /v1/agent/* paths
+// it does not implement (force-leave, join, metrics, ...). GET /v1/agent/members is
+// served locally through LocalAgent::Members (docs/design/http.md, "Forwarding").
 //
 // Thread-safety: every method may be called from any HTTP worker thread, concurrently.
 #pragma once
@@ -17,6 +19,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <stop_token>
 #include <string>
 #include <vector>
 
@@ -114,11 +117,18 @@ class LocalAgent {
 };
 
 // A request as it came in, to be sent on to a server unchanged (agent processes).
+// HttpServer passes on Authorization, Accept, Cache-Control, Content-Type and every
+// X-Consul-* header.
 struct ForwardRequest {
   std::string method;
   std::string target;  // path and query, as received (still percent-encoded)
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers;  // those worth passing on
+  // Added after the first form (a trailing member, so existing initializers stay
+  // valid): requested when the HttpServer stops. A Forwarder that honours it ends a
+  // parked blocking GET early (with any error), so Stop() need not wait out its wait;
+  // one that ignores it delays Stop() by at most that wait.
+  std::stop_token stop = {};
 };
 
 struct ForwardReply {
