@@ -2,6 +2,7 @@
 
 #include <cstdint>
 
+#include "http/agent_json.h"
 #include "http/params.h"
 #include "http/session_params.h"
 
@@ -24,29 +25,21 @@ std::string BoolString(bool value) { return value ? "true" : "false"; }
 
 Json MemberJson(const Backend::SelfInfo& self, const std::string& datacenter) {
   const auto [host, port] = SplitHostPort(self.server_address);
-  Json tags = Json::object();
-  tags["role"] = self.server ? "consul" : "node";
-  tags["dc"] = datacenter;
-  tags["id"] = self.node_id;
-  tags["build"] = self.version;
-  tags["port"] = std::to_string(port);
-  tags["vsn"] = "2";
-  tags["vsn_min"] = "2";
-  tags["vsn_max"] = "3";
-  tags["raft_vsn"] = "3";
-  Json member = Json::object();
-  member["Name"] = self.node_name;
-  member["Addr"] = host;
-  member["Port"] = port;
-  member["Tags"] = std::move(tags);
-  member["Status"] = 1;  // serf's "alive": this process is answering
-  member["ProtocolMin"] = 1;
-  member["ProtocolMax"] = 5;
-  member["ProtocolCur"] = 2;
-  member["DelegateMin"] = 2;
-  member["DelegateMax"] = 5;
-  member["DelegateCur"] = 4;
-  return member;
+  AgentMember member;
+  member.name = self.node_name;
+  member.address = host;
+  member.port = port;
+  member.tags = {{"role", self.server ? "consul" : "node"},
+                 {"dc", datacenter},
+                 {"id", self.node_id},
+                 {"build", self.version},
+                 {"port", std::to_string(port)},
+                 {"vsn", "2"},
+                 {"vsn_min", "2"},
+                 {"vsn_max", "3"},
+                 {"raft_vsn", "3"}};
+  member.status = 1;  // serf's "alive": this process is answering
+  return AgentMemberJson(member);
 }
 
 // Consul's Stats: sections of string values.

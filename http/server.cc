@@ -5,7 +5,9 @@
 #include <poll.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <atomic>
+#include <cctype>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -16,7 +18,9 @@
 #include <thread>
 #include <vector>
 
+#include "base/check.h"
 #include "base/logging.h"
+#include "http/agent_handlers.h"
 #include "http/connection.h"
 #include "http/handlers.h"
 
@@ -29,11 +33,14 @@ namespace {
 
 using HandlerFunction = Reply (*)(const HandlerContext&, const ApiRequest&);
 
+// One endpoint: a Backend handler (the table of Routes()) or a LocalAgent one (the
+// table of AgentRoutes()).
 struct Route {
   std::string_view path;
   bool prefix;  // the path is a prefix; the rest names the resource (a KV key)
   std::vector<std::string_view> methods;
   HandlerFunction handler;
+  AgentHandlerFunction agent_handler = nullptr;
 };
 
 Reply HandleIndex(const HandlerContext&, const ApiRequest&) {
@@ -68,13 +75,47 @@ const std::vector<Route>& Routes() {
       {"/v1/operator/raft/configuration", false, {"GET"}, HandleRaftConfiguration},
       {"/v1/operator/raft/peer", false, {"DELETE"}, HandleRaftPeerDelete},
       {"/v1/agent/self", false, {"GET"}, HandleAgentSelf},
+      {"/v1/agent/members", false, {"GET"}, HandleMembers},
+      {"/v1/internal/node/heartbeat", false, {"PUT"}, HandleNodeHeartbeat},
+      {"/v1/internal/node/leave", false, {"PUT"}, HandleNodeLeave},
+      {"/v1/internal/members", false, {"GET"}, HandleMembers},
       {"/", false, {"GET"}, HandleIndex},
   };
   return routes;
 }
 
-const Route* FindRoute(std::string_view path) {
-  for (const Route& route : Routes()) {
+// The endpoints a LocalAgent serves. Old clients (Debian's python3-consul) send GET to
+// the register, deregister and check pass/warn/fail endpoints, so those take GET too
+// (DESIGN.md, "Deliberate differences"). More specific prefixes come first.
+const std::vector<Route>& AgentRoutes() {
+  // One route a line, as in Routes().
+  // clang-format off
+  static const std::vector<Route> routes = {
+      {"/v1/agent/self", false, {"GET"}, nullptr, HandleLocalAgentSelf},
+      {"/v1/agent/members", false, {"GET"}, nullptr, HandleAgentMembers},
+      {"/v1/agent/services", false, {"GET"}, nullptr, HandleAgentServices},
+      {"/v1/agent/checks", false, {"GET"}, nullptr, HandleAgentChecks},
+      {"/v1/agent/service/register", false, {"PUT", "GET"}, nullptr, HandleAgentServiceRegister},
+      {"/v1/agent/service/deregister/", true, {"PUT", "GET"}, nullptr, HandleAgentServiceDeregister},
+      {"/v1/agent/service/maintenance/", true, {"PUT"}, nullptr, HandleAgentServiceMaintenance},
+      {"/v1/agent/service/", true, {"GET"}, nullptr, HandleAgentService},
+      {"/v1/agent/check/register", false, {"PUT", "GET"}, nullptr, HandleAgentCheckRegister},
+      {"/v1/agent/check/deregister/", true, {"PUT", "GET"}, nullptr, HandleAgentCheckDeregister},
+      {"/v1/agent/check/pass/", true, {"PUT", "GET"}, nullptr, HandleAgentCheckPass},
+      {"/v1/agent/check/warn/", true, {"PUT", "GET"}, nullptr, HandleAgentCheckWarn},
+      {"/v1/agent/check/fail/", true, {"PUT", "GET"}, nullptr, HandleAgentCheckFail},
+      {"/v1/agent/check/update/", true, {"PUT"}, nullptr, HandleAgentCheckUpdate},
+      {"/v1/agent/maintenance", false, {"PUT"}, nullptr, HandleAgentNodeMaintenance},
+      {"/v1/agent/health/service/id/", true, {"GET"}, nullptr, HandleAgentHealthServiceById},
+      {"/v1/agent/health/service/name/", true, {"GET"}, nullptr, HandleAgentHealthServiceByName},
+      {"/v1/agent/leave", false, {"PUT"}, nullptr, HandleAgentLeave},
+  };
+  // clang-format on
+  return routes;
+}
+
+const Route* FindRoute(const std::vector<Route>& routes, std::string_view path) {
+  for (const Route& route : routes) {
     if (route.prefix ? path.starts_with(route.path) : path == route.path) return &route;
   }
   return nullptr;
@@ -198,6 +239,53 @@ void WriteReply(const Reply& reply, httplib::Response& response) {
   }
 }
 
+bool EqualsIgnoringCase(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) ==
+                  std::tolower(static_cast<unsigned char>(y));
+         });
+}
+
+// The request headers a server needs to answer as it would have answered the client:
+// the token, the content negotiation, and Consul's own (X-Consul-Token, -Namespace, ...).
+// httplib's pseudo-headers (REMOTE_ADDR, ...) and hop-by-hop headers stay behind.
+std::vector<std::pair<std::string, std::string>> ForwardedHeaders(const httplib::Request& request) {
+  static constexpr std::string_view kPassed[] = {"Authorization", "Accept", "Cache-Control",
+                                                 "Content-Type"};
+  std::vector<std::pair<std::string, std::string>> headers;
+  for (const auto& [name, value] : request.headers) {
+    bool passed =
+        name.size() > 9 && EqualsIgnoringCase(std::string_view(name).substr(0, 9), "X-Consul-");
+    for (std::string_view wanted : kPassed) passed = passed || EqualsIgnoringCase(name, wanted);
+    if (passed) headers.emplace_back(name, value);
+  }
+  return headers;
+}
+
+// A server's reply as this server's own: its status, body and headers, minus what
+// describes the upstream connection (httplib frames the reply to the client itself).
+Reply ReplyFromForward(ForwardReply forwarded) {
+  static constexpr std::string_view kHopByHop[] = {"Connection", "Content-Length", "Keep-Alive",
+                                                   "Transfer-Encoding"};
+  Reply reply = EmptyReply(forwarded.status);
+  for (auto& [name, value] : forwarded.headers) {
+    bool hop = false;
+    for (std::string_view skipped : kHopByHop) hop = hop || EqualsIgnoringCase(name, skipped);
+    if (hop) continue;
+    if (EqualsIgnoringCase(name, "Content-Type")) {
+      reply.content_type = std::move(value);
+    } else {
+      reply.headers.emplace_back(std::move(name), std::move(value));
+    }
+  }
+  // A body needs a Content-Type to be written; a server's replies always carry one.
+  if (!forwarded.body.empty() && reply.content_type.empty()) {
+    reply.content_type = kTextContentType;
+  }
+  reply.body = std::move(forwarded.body);
+  return reply;
+}
+
 }  // namespace
 
 Reply JsonReply(const Json& value, bool pretty) {
@@ -259,7 +347,14 @@ void AddReadHeaders(const ReadMeta& meta, store::Index index, Reply& reply) {
 
 class HttpServer::Impl {
  public:
-  Impl(Backend& backend, HttpOptions options) : backend_(backend), options_(std::move(options)) {}
+  Impl(HttpServices services, HttpOptions options)
+      : backend_(services.backend),
+        agent_(services.agent),
+        forwarder_(services.forwarder),
+        options_(std::move(options)) {
+    CHECK((backend_ == nullptr) != (forwarder_ == nullptr))
+        << "an HttpServer serves a Backend or forwards, exactly one of the two";
+  }
   ~Impl() { Stop(); }
 
   Status Start();
@@ -270,9 +365,12 @@ class HttpServer::Impl {
   void RegisterHandlers();
   void Serve(const httplib::Request& request, httplib::Response& response);
   Reply Dispatch(const httplib::Request& request);
+  Reply Forward(const httplib::Request& request, const std::string& path);
   bool WaitUntilListening();
 
-  Backend& backend_;
+  Backend* const backend_;      // null in an agent process
+  LocalAgent* const agent_;     // null: no /v1/agent/* beyond self
+  Forwarder* const forwarder_;  // set exactly when backend_ is null
   const HttpOptions options_;
   std::stop_source stop_;
   std::unique_ptr<Listener> listener_;
@@ -379,18 +477,51 @@ Reply HttpServer::Impl::Dispatch(const httplib::Request& request) {
   }
   Result<Target> target = ParseTarget(request.target);
   if (!target.ok()) return StatusReply(target.status());
-  const Route* route = FindRoute(target->path);
-  if (route == nullptr) return TextReply(404, "Unknown path " + target->path);
   const std::string method = request.method == "HEAD" ? "GET" : request.method;
+  const Route* agent_route = agent_ == nullptr ? nullptr : FindRoute(AgentRoutes(), target->path);
+  if (agent_route == nullptr && backend_ == nullptr) return Forward(request, target->path);
+  const Route* route = agent_route != nullptr ? agent_route : FindRoute(Routes(), target->path);
+  if (route == nullptr) return TextReply(404, "Unknown path " + target->path);
   if (method == "OPTIONS" || !Allows(*route, method)) return MethodReply(*route, method);
-  const HandlerContext context{backend_, options_, stop_.get_token()};
   const ApiRequest api{method, std::move(target->path), std::move(target->query), request.body,
                        [&request](const char* name) { return request.get_header_value(name); }};
+  if (agent_route != nullptr) {
+    const AgentHandlerContext context{*agent_, backend_, options_, stop_.get_token()};
+    return route->agent_handler(context, api);
+  }
+  const HandlerContext context{*backend_, options_, stop_.get_token()};
   return route->handler(context, api);
 }
 
+// An agent process: every /v1/ request the agent does not serve goes to a server as it
+// came (docs/design/http.md, "Forwarding").
+Reply HttpServer::Impl::Forward(const httplib::Request& request, const std::string& path) {
+  if (path == "/") return TextReply(200, "Roster Agent");
+  if (!path.starts_with("/v1/")) return TextReply(404, "Unknown path " + path);
+  if (path == "/v1/watch") {
+    return TextReply(501,
+                     "The streaming watch (/v1/watch) is served by Roster servers only, not "
+                     "through an agent: send it to a server's HTTP address");
+  }
+  ForwardRequest forward{request.method, request.target, request.body, ForwardedHeaders(request),
+                         stop_.get_token()};
+  Result<ForwardReply> reply = forwarder_->Forward(forward);
+  if (reply.ok()) return ReplyFromForward(std::move(*reply));
+  if (reply.status().code() == StatusCode::kUnavailable) {
+    // Consul's agent says "No known Consul servers" (structs.ErrNoServers) when it has
+    // no server to send a request to; clients match that text.
+    const std::string& why = reply.status().message();
+    return TextReply(500,
+                     why.empty() ? "No known Consul servers" : "No known Consul servers: " + why);
+  }
+  return StatusReply(reply.status());
+}
+
+HttpServer::HttpServer(HttpServices services, HttpOptions options)
+    : impl_(std::make_unique<Impl>(services, std::move(options))) {}
+
 HttpServer::HttpServer(Backend& backend, HttpOptions options)
-    : impl_(std::make_unique<Impl>(backend, std::move(options))) {}
+    : HttpServer(HttpServices{&backend, nullptr, nullptr}, std::move(options)) {}
 
 HttpServer::~HttpServer() = default;
 
