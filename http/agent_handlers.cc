@@ -14,6 +14,7 @@
 #include "http/agent_json.h"
 #include "http/agent_params.h"
 #include "http/result_filter.h"
+#include "store/health.h"
 
 namespace roster::http {
 namespace {
@@ -77,10 +78,15 @@ std::vector<store::HealthCheck> ChecksOf(const std::vector<store::HealthCheck>& 
 }
 
 // 200 passing, 429 warning, 503 critical or maintenance (Consul's agentHealthService).
-int HealthCode(std::string_view aggregated) {
-  if (aggregated == "passing") return 200;
-  if (aggregated == "warning") return 429;
-  return 503;
+int HealthCode(store::AggregatedStatus aggregated) {
+  switch (aggregated) {
+    case store::AggregatedStatus::kPassing:
+      return 200;
+    case store::AggregatedStatus::kWarning:
+      return 429;
+    default:
+      return 503;
+  }
 }
 
 Reply HealthReply(int code, Json body, std::string_view status, const ApiRequest& request) {
@@ -211,9 +217,9 @@ Reply HandleAgentHealthServiceById(const AgentHandlerContext& context, const Api
   for (const store::NodeService& service : context.agent.Services()) {
     if (service.id != id) continue;
     const std::vector<store::HealthCheck> checks = ChecksOf(context.agent.Checks(), id);
-    const std::string_view status = AggregatedStatus(checks);
+    const store::AggregatedStatus status = store::AggregateStatus(checks);
     return HealthReply(HealthCode(status), AgentServiceHealthJson(service, checks, datacenter),
-                       status, request);
+                       store::AggregatedStatusName(status), request);
   }
   const std::string not_found = "ServiceId " + id + " not found";
   Json body = {{"AggregatedStatus", "critical"}, {"Service", nullptr}, {"Checks", nullptr}};
@@ -232,12 +238,12 @@ Reply HandleAgentHealthServiceByName(const AgentHandlerContext& context,
   for (const store::NodeService& service : context.agent.Services()) {
     if (service.service != name) continue;
     const std::vector<store::HealthCheck> checks = ChecksOf(all, service.id);
-    const std::string_view aggregated = AggregatedStatus(checks);
+    const store::AggregatedStatus aggregated = store::AggregateStatus(checks);
     list.push_back(AgentServiceHealthJson(service, checks, datacenter));
     // The worst instance wins: passing 200 < warning 429 < critical 503.
     if (code == 404 || HealthCode(aggregated) > code) {
       code = HealthCode(aggregated);
-      status = aggregated;
+      status = store::AggregatedStatusName(aggregated);
     }
   }
   return HealthReply(code, std::move(list), status, request);

@@ -4,17 +4,10 @@
 #include <utility>
 
 #include "http/catalog_json.h"
+#include "store/health.h"
 
 namespace roster::http {
 namespace {
-
-constexpr std::string_view kNodeMaintenanceCheckId = "_node_maintenance";
-constexpr std::string_view kServiceMaintenanceCheckPrefix = "_service_maintenance:";
-
-bool IsMaintenanceCheck(const store::HealthCheck& check) {
-  return check.check_id == kNodeMaintenanceCheckId ||
-         check.check_id.starts_with(kServiceMaintenanceCheckPrefix);
-}
 
 // serf's LAN port, which a member shows when nothing better is known.
 constexpr int kSerfLanPort = 8301;
@@ -119,17 +112,6 @@ Json AgentMembersJson(const std::vector<AgentMember>& members) {
   return list;
 }
 
-std::string_view AggregatedStatus(const std::vector<store::HealthCheck>& checks) {
-  bool warning = false;
-  bool critical = false;
-  for (const store::HealthCheck& check : checks) {
-    if (IsMaintenanceCheck(check)) return "maintenance";
-    critical = critical || check.status == store::HealthStatus::kCritical;
-    warning = warning || check.status == store::HealthStatus::kWarning;
-  }
-  return critical ? "critical" : warning ? "warning" : "passing";
-}
-
 Json AgentServiceHealthJson(const store::NodeService& service,
                             const std::vector<store::HealthCheck>& checks,
                             const std::string& datacenter) {
@@ -139,7 +121,7 @@ Json AgentServiceHealthJson(const store::NodeService& service,
         check, check.service_id.empty() ? std::vector<std::string>() : service.tags));
   }
   Json json = Json::object();
-  json["AggregatedStatus"] = AggregatedStatus(checks);
+  json["AggregatedStatus"] = store::AggregatedStatusName(store::AggregateStatus(checks));
   json["Service"] = AgentServiceJson(service, datacenter);
   json["Checks"] = std::move(list);
   return json;

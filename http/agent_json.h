@@ -8,7 +8,6 @@
 #pragma once
 
 #include <string>
-#include <string_view>
 #include <vector>
 
 #include "http/backend.h"
@@ -34,11 +33,8 @@ Json AgentChecksJson(const std::vector<store::HealthCheck>& checks,
 Json AgentMemberJson(const AgentMember& member);
 Json AgentMembersJson(const std::vector<AgentMember>& members);
 
-// Consul's api.HealthChecks.AggregatedStatus: "maintenance" if any check is a
-// maintenance check (_node_maintenance, _service_maintenance:<id>), else the worst of
-// critical > warning > passing; no checks is "passing".
-std::string_view AggregatedStatus(const std::vector<store::HealthCheck>& checks);
-// AgentServiceChecksInfo: {AggregatedStatus, Service: AgentService, Checks: [HealthCheck]}.
+// AgentServiceChecksInfo: {AggregatedStatus, Service: AgentService, Checks: [HealthCheck]},
+// AggregatedStatus as store/health.h sums the checks up.
 Json AgentServiceHealthJson(const store::NodeService& service,
                             const std::vector<store::HealthCheck>& checks,
                             const std::string& datacenter);
