@@ -5,7 +5,7 @@ SANITIZE_BUILD ?= build-sanitize
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 # What the sanitizer run builds: the unit-test binaries and the simulator.
-SANITIZE_TARGETS = base_test consensus_test store_test dns_test server_test http_test cli_test sim_test roster-sim
+SANITIZE_TARGETS = base_test consensus_test store_test dns_test server_test http_test agent_test cli_test sim_test roster-sim
 
 .PHONY: all setup build dev sim test sanitize bench bench-etcd bench-coord format clean
 

@@ -31,6 +31,23 @@ class HttpClient::Impl {
   httplib::Client client_;
 };
 
+Result<Response> HttpClient::Send(const Request& request) {
+  httplib::Request out;
+  out.method = request.method;
+  out.path = request.path_and_query;
+  out.body = request.body;
+  for (const auto& [name, value] : request.headers) out.headers.emplace(name, value);
+  // httplib fills Content-Length itself; a body without a type would go untyped.
+  if (!out.body.empty() && !out.has_header("Content-Type")) {
+    out.headers.emplace("Content-Type", "application/octet-stream");
+  }
+  httplib::Result result = impl_->client_.send(out);
+  Result<Response> response = impl_->Convert(result);
+  if (!response.ok()) return response;
+  for (const auto& [name, value] : result->headers) response->headers.emplace_back(name, value);
+  return response;
+}
+
 HttpClient::HttpClient(std::string address, std::chrono::milliseconds read_timeout)
     : impl_(std::make_unique<Impl>(address, read_timeout)) {}
 HttpClient::~HttpClient() = default;

@@ -10,6 +10,8 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "base/status.h"
 
@@ -19,6 +21,16 @@ struct Response {
   int status = 0;
   std::string body;
   std::uint64_t index = 0;  // X-Consul-Index, 0 if absent
+  // Every header of the reply, in order (filled by Send; the typed calls leave it empty).
+  std::vector<std::pair<std::string, std::string>> headers = {};
+};
+
+// Any request, for callers that pass requests on (the agent's forwarder).
+struct Request {
+  std::string method;          // "GET", "PUT", "POST", "DELETE", ...
+  std::string path_and_query;  // sent as is (already percent-encoded)
+  std::string body;
+  std::vector<std::pair<std::string, std::string>> headers;
 };
 
 class HttpClient {
@@ -35,6 +47,8 @@ class HttpClient {
   Result<Response> Get(const std::string& path_and_query);
   Result<Response> Put(const std::string& path_and_query, const std::string& body);
   Result<Response> Delete(const std::string& path_and_query);
+  // Sends `request` with its headers; the Response carries the reply's headers.
+  Result<Response> Send(const Request& request);
 
   // Makes a request in flight on another thread fail soon (Unavailable), e.g. to stop
   // a thread parked in a blocking query. A request that starts after the call is not

@@ -1,0 +1,88 @@
+#include "agent/upstream.h"
+
+#include <utility>
+
+#include "base/check.h"
+#include "base/logging.h"
+
+namespace roster::agent {
+
+Upstream::Upstream(std::vector<std::string> servers) : servers_(std::move(servers)) {
+  CHECK(!servers_.empty()) << "an agent needs at least one server to talk to";
+}
+
+Upstream::~Upstream() { Shutdown(); }
+
+std::string Upstream::current() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return servers_[current_];
+}
+
+std::uint64_t Upstream::failovers() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return failovers_;
+}
+
+void Upstream::Shutdown() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  shut_down_ = true;
+  for (client::HttpClient* client : in_flight_) client->Abort();
+}
+
+Result<client::Response> Upstream::SendTo(const std::string& server,
+                                          const client::Request& request,
+                                          std::chrono::milliseconds read_timeout,
+                                          std::stop_token stop) {
+  client::HttpClient client(server, read_timeout);
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (shut_down_) return Unavailable("the agent is shutting down");
+    in_flight_.insert(&client);
+  }
+  Result<client::Response> response = Unavailable("stopped");
+  {
+    std::stop_callback abort_on_stop(stop, [&client] { client.Abort(); });
+    if (!stop.stop_requested()) response = client.Send(request);
+  }
+  std::lock_guard<std::mutex> lock(mutex_);
+  in_flight_.erase(&client);
+  return response;
+}
+
+Result<client::Response> Upstream::Send(const client::Request& request,
+                                        std::chrono::milliseconds read_timeout,
+                                        std::stop_token stop) {
+  std::size_t first = 0;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    first = current_;
+  }
+  std::string last_error;
+  for (std::size_t attempt = 0; attempt < servers_.size(); ++attempt) {
+    const std::size_t at = (first + attempt) % servers_.size();
+    Result<client::Response> response = SendTo(servers_[at], request, read_timeout, stop);
+    if (stop.stop_requested()) return Unavailable("the request was stopped");
+    if (response.ok() && response->status != 503) {
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (current_ != at) {
+        LOG(INFO) << "agent: now talking to server " << servers_[at];
+        current_ = at;
+      }
+      return response;
+    }
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (shut_down_) return Unavailable("the agent is shutting down");
+      if (servers_.size() > 1) ++failovers_;
+    }
+    last_error = servers_[at] + ": " +
+                 (response.ok() ? "503 " + response->body : response.status().message());
+    // Only failures of the remembered server move it on; a concurrent request may
+    // already have found a better one.
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (current_ == at) current_ = (at + 1) % servers_.size();
+  }
+  return Unavailable("no server answered: " + last_error);
+}
+
+}  // namespace roster::agent

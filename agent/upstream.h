@@ -1,0 +1,60 @@
+// Upstream: the agent's HTTP link to the servers (the -join list, or a server's own
+// HTTP address), with failover.
+//
+// A request goes to the server that last answered. When it cannot reach that server
+// (connection refused or reset, a time-out: client/ reports these as Unavailable) or
+// the server answers 503, the request is tried on the next server of the list, each
+// server at most once per request; the one that answers is remembered for the next
+// request. Any other answer (200, 4xx, 500 "No cluster leader") is the answer: it came
+// from a live server, and the servers forward among themselves.
+//
+// Thread-safety: every method from any thread; requests run concurrently, each on its
+// own connection.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <mutex>
+#include <set>
+#include <stop_token>
+#include <string>
+#include <vector>
+
+#include "base/status.h"
+#include "client/http_client.h"
+
+namespace roster::agent {
+
+class Upstream {
+ public:
+  // REQUIRES: at least one server ("host:port").
+  explicit Upstream(std::vector<std::string> servers);
+  ~Upstream();
+
+  // Unavailable ("no server answered: <last error>") when every server failed; also
+  // once Shutdown() has been called. A stop request aborts the request in flight.
+  Result<client::Response> Send(const client::Request& request,
+                                std::chrono::milliseconds read_timeout,
+                                std::stop_token stop = {});
+
+  // The server the next request goes to first.
+  std::string current() const;
+  // Counts the times a request moved on to another server (for tests and logs).
+  std::uint64_t failovers() const;
+
+  // Aborts requests in flight and fails later ones at once (shutdown).
+  void Shutdown();
+
+ private:
+  Result<client::Response> SendTo(const std::string& server, const client::Request& request,
+                                  std::chrono::milliseconds read_timeout, std::stop_token stop);
+
+  const std::vector<std::string> servers_;
+  mutable std::mutex mutex_;
+  std::size_t current_ = 0;                   // guarded by mutex_
+  std::uint64_t failovers_ = 0;               // guarded by mutex_
+  std::set<client::HttpClient*> in_flight_;   // guarded by mutex_
+  bool shut_down_ = false;                    // guarded by mutex_
+};
+
+}  // namespace roster::agent

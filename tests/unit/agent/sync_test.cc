@@ -1,0 +1,229 @@
+// The agent's link to the servers: anti-entropy against a fake catalog, the shared
+// blocking queries of the forwarder, and failover between servers.
+#include <atomic>
+#include <condition_variable>
+#include <nlohmann/json.hpp>
+
+#include "agent/anti_entropy.h"
+#include "agent/forwarder.h"
+#include "agent/upstream.h"
+#include "base/clock.h"
+#include "tests/unit/agent/fake_upstream.h"
+#include "tests/unit/server/temp_dir.h"
+
+#include <catch2/catch.hpp>
+
+namespace roster::agent {
+namespace {
+
+using nlohmann::json;
+using server::testing::TempDir;
+using testing::ClosedPort;
+using testing::FakeUpstream;
+
+// A catalog that already holds, for node-a: the servers' serfHealth and consul service,
+// a service the agent no longer knows (old-svc, with a check), a node check the agent
+// does not know, and web-1 with a stale port.
+void ServeCatalog(FakeUpstream& upstream) {
+  upstream.Get("/v1/catalog/node-services/node-a", [](const httplib::Request&, httplib::Response& r) {
+    json body = {{"Node", {{"ID", "11111111-2222-3333-4444-555555555555"}, {"Node", "node-a"},
+                           {"Address", "10.0.0.9"}, {"Meta", json::object()}}},
+                 {"Services", json::array({
+                      {{"ID", "consul"}, {"Service", "consul"}, {"Port", 8300}},
+                      {{"ID", "old-svc"}, {"Service", "old"}},
+                      {{"ID", "web-1"}, {"Service", "web"}, {"Port", 1}},
+                  })}};
+    r.set_content(body.dump(), "application/json");
+  });
+  upstream.Get("/v1/health/node/node-a", [](const httplib::Request&, httplib::Response& r) {
+    json body = json::array({
+        {{"Node", "node-a"}, {"CheckID", "serfHealth"}, {"Name", "Serf Health Status"},
+         {"Status", "passing"}},
+        {{"Node", "node-a"}, {"CheckID", "old-node-check"}, {"Name", "old"}, {"Status", "passing"}},
+        {{"Node", "node-a"}, {"CheckID", "old-svc-check"}, {"Name", "old"}, {"Status", "passing"},
+         {"ServiceID", "old-svc"}},
+    });
+    r.set_content(body.dump(), "application/json");
+  });
+  auto ok = [](const httplib::Request&, httplib::Response& r) { r.set_content("true", "application/json"); };
+  upstream.Put("/v1/catalog/register", ok);
+  upstream.Put("/v1/catalog/deregister", ok);
+}
+
+std::vector<json> Bodies(const FakeUpstream& upstream, const std::string& path) {
+  std::vector<json> bodies;
+  for (const testing::Recorded& r : upstream.recorded("PUT", path)) bodies.push_back(json::parse(r.body));
+  return bodies;
+}
+
+TEST_CASE("A full sync re-creates what the catalog lacks and removes what the agent does not know, "
+          "never serfHealth",
+          "[agent][sync]") {
+  FakeUpstream upstream;
+  ServeCatalog(upstream);
+  TempDir dir;
+  FakeClock clock;
+  Result<std::unique_ptr<AgentDb>> db = AgentDb::Open(dir / "agent.db");
+  REQUIRE(db.ok());
+  LocalState state(std::move(*db), clock, "node-a", 300'000);
+  store::NodeService web;
+  web.id = "web-1";
+  web.service = "web";
+  web.port = 8080;
+  REQUIRE(state.PutService(web).ok());
+  http::AgentCheck check;
+  check.check.check_id = "web-check";
+  check.check.name = "web check";
+  check.check.service_id = "web-1";
+  check.check.type = "ttl";
+  check.check.definition.ttl_ns = 30'000'000'000;
+  REQUIRE(state.PutCheck(check).ok());
+
+  Upstream link({upstream.address()});
+  NodeIdentity identity{"node-a", "11111111-2222-3333-4444-555555555555", "10.0.0.9", "dc1", {},
+                        false};
+  AntiEntropy sync(state, link, identity);
+  REQUIRE(sync.SyncFull().ok());
+
+  std::vector<json> deregistered = Bodies(upstream, "/v1/catalog/deregister");
+  std::set<std::string> removed;
+  for (const json& body : deregistered) {
+    CHECK(body["Node"] == "node-a");
+    removed.insert(body.value("ServiceID", "") + "|" + body.value("CheckID", ""));
+  }
+  // old-svc-check goes with its service.
+  CHECK(removed == std::set<std::string>{"old-svc|", "|old-node-check"});
+
+  std::vector<json> registered = Bodies(upstream, "/v1/catalog/register");
+  REQUIRE(registered.size() == 1);  // the node record matched; web-1 with its check
+  const json& body = registered[0];
+  CHECK(body["Node"] == "node-a");
+  CHECK(body["Address"] == "10.0.0.9");
+  CHECK(body["ID"] == identity.id);
+  CHECK(body["Service"]["ID"] == "web-1");
+  CHECK(body["Service"]["Port"] == 8080);
+  REQUIRE(body["Checks"].size() == 1);
+  CHECK(body["Checks"][0]["CheckID"] == "web-check");
+  CHECK(body["Checks"][0]["Definition"]["TTL"] == "30s");
+  for (const testing::Recorded& r : upstream.recorded()) {
+    CHECK(r.body.find("serfHealth") == std::string::npos);
+    CHECK(r.body.find("\"consul\"") == std::string::npos);
+  }
+
+  // In sync now: another change sync sends nothing.
+  const std::size_t requests = upstream.recorded().size();
+  REQUIRE(sync.SyncChanges().ok());
+  CHECK(upstream.recorded().size() == requests);
+}
+
+TEST_CASE("A failed sync leaves the entry out of sync for the next attempt", "[agent][sync]") {
+  TempDir dir;
+  FakeClock clock;
+  Result<std::unique_ptr<AgentDb>> db = AgentDb::Open(dir / "agent.db");
+  REQUIRE(db.ok());
+  LocalState state(std::move(*db), clock, "node-a", 300'000);
+  store::NodeService a;
+  a.id = "a";
+  a.service = "a";
+  REQUIRE(state.PutService(a).ok());
+  Upstream dead({"127.0.0.1:" + std::to_string(ClosedPort())});
+  AntiEntropy sync(state, dead, NodeIdentity{"node-a", "", "10.0.0.9", "dc1", {}, false});
+  CHECK(sync.SyncChanges().code() == StatusCode::kUnavailable);
+  CHECK(state.PlanChanges().node);
+  CHECK(state.PlanChanges().services.size() == 1);
+}
+
+TEST_CASE("Requests fail over to the next server and stay there", "[agent][failover]") {
+  FakeUpstream live;
+  live.Get("/v1/status/leader", [](const httplib::Request&, httplib::Response& r) {
+    r.set_content("\"x\"", "application/json");
+  });
+  FakeUpstream unavailable;
+  unavailable.Get("/v1/status/leader", [](const httplib::Request&, httplib::Response& r) {
+    r.status = 503;
+  });
+  const std::string dead = "127.0.0.1:" + std::to_string(ClosedPort());
+  Upstream link({dead, unavailable.address(), live.address()});
+  client::Request request{"GET", "/v1/status/leader", "", {}};
+  Result<client::Response> response = link.Send(request, std::chrono::seconds(5));
+  REQUIRE(response.ok());
+  CHECK(response->status == 200);
+  CHECK(link.current() == live.address());
+  CHECK(link.failovers() == 2);
+  REQUIRE(link.Send(request, std::chrono::seconds(5)).ok());
+  CHECK(link.failovers() == 2);  // went straight to the live one
+  CHECK(unavailable.recorded().size() == 1);
+
+  Upstream none({dead});
+  Result<client::Response> failed = none.Send(request, std::chrono::seconds(5));
+  CHECK(failed.status().code() == StatusCode::kUnavailable);
+}
+
+TEST_CASE("Identical blocking GETs in flight share one upstream request", "[agent][cache]") {
+  FakeUpstream upstream;
+  std::mutex mutex;
+  std::condition_variable cv;
+  bool release = false;
+  std::atomic<int> served{0};
+  upstream.Get("/v1/health/service/web", [&](const httplib::Request&, httplib::Response& r) {
+    ++served;
+    std::unique_lock<std::mutex> lock(mutex);
+    cv.wait(lock, [&] { return release; });
+    r.set_header("X-Consul-Index", "42");
+    r.set_content("[]", "application/json");
+  });
+  Upstream link({upstream.address()});
+  UpstreamForwarder forwarder(link);
+  constexpr int kCallers = 8;
+  std::vector<Result<http::ForwardReply>> replies(kCallers, Unavailable("not run"));
+  std::vector<std::thread> callers;
+  for (int i = 0; i < kCallers; ++i) {
+    callers.emplace_back([&, i] {
+      http::ForwardRequest request{"GET", "/v1/health/service/web?index=41&wait=1m", "", {}};
+      replies[i] = forwarder.Forward(request);
+    });
+  }
+  // Wait until the one upstream request is parked, then give the others time to join.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (served.load() == 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  {
+    std::lock_guard<std::mutex> lock(mutex);
+    release = true;
+    cv.notify_all();
+  }
+  for (std::thread& caller : callers) caller.join();
+  CHECK(served.load() == 1);
+  CHECK(forwarder.upstream_requests() == 1);
+  for (const Result<http::ForwardReply>& reply : replies) {
+    REQUIRE(reply.ok());
+    CHECK(reply->status == 200);
+    CHECK(reply->body == "[]");
+    bool has_index = false;
+    for (const auto& [name, value] : reply->headers) has_index |= (name == "X-Consul-Index" && value == "42");
+    CHECK(has_index);
+  }
+}
+
+TEST_CASE("Writes and plain GETs are never shared", "[agent][cache]") {
+  FakeUpstream upstream;
+  upstream.Put("/v1/kv/a", [](const httplib::Request&, httplib::Response& r) { r.set_content("true", "application/json"); });
+  upstream.Get("/v1/kv/a", [](const httplib::Request&, httplib::Response& r) { r.set_content("[]", "application/json"); });
+  Upstream link({upstream.address()});
+  UpstreamForwarder forwarder(link);
+  for (int i = 0; i < 3; ++i) {
+    REQUIRE(forwarder.Forward({"PUT", "/v1/kv/a", "v", {}}).ok());
+    REQUIRE(forwarder.Forward({"GET", "/v1/kv/a", "", {}}).ok());
+  }
+  CHECK(upstream.recorded("PUT", "/v1/kv/a").size() == 3);
+  CHECK(upstream.recorded("GET", "/v1/kv/a").size() == 3);
+  CHECK(IsBlockingTarget("/v1/kv/a?index=3"));
+  CHECK(IsBlockingTarget("/v1/kv/a?recurse&index=3"));
+  CHECK_FALSE(IsBlockingTarget("/v1/kv/a?myindex=3"));
+  CHECK_FALSE(IsBlockingTarget("/v1/kv/index=3"));
+}
+
+}  // namespace
+}  // namespace roster::agent
