@@ -8,6 +8,8 @@
 namespace roster::cli {
 
 int RunServer(const std::vector<std::string>& args, bool dev);
+// The per-host agent (cli/agent_command.cc, docs/agent.md).
+int RunAgent(const std::vector<std::string>& args);
 int RunKv(const std::vector<std::string>& args);
 int RunOperator(const std::vector<std::string>& args);
 // Coordination recipes (docs/cli.md): run a command under a lock or semaphore, as an

@@ -14,6 +14,7 @@ void PrintUsage() {
                "\n"
                "  dev                          one server with its data in a fresh temp dir\n"
                "  server                       a Roster server (see roster server -h)\n"
+               "  agent                        the per-host agent (see roster agent -h)\n"
                "  kv get|put|delete            the key/value store\n"
                "  lock [-n N] PREFIX COMMAND...  run COMMAND holding a lock or semaphore slot\n"
                "  elect PREFIX COMMAND...      run COMMAND once elected leader (no herd effect)\n"
@@ -37,6 +38,7 @@ int main(int argc, char** argv) {
   const std::vector<std::string> args(argv + 2, argv + argc);
   if (command == "server") return roster::cli::RunServer(args, /*dev=*/false);
   if (command == "dev") return roster::cli::RunServer(args, /*dev=*/true);
+  if (command == "agent") return roster::cli::RunAgent(args);
   if (command == "kv") return roster::cli::RunKv(args);
   if (command == "operator") return roster::cli::RunOperator(args);
   if (command == "lock") return roster::cli::RunLock(args);
