@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "base/status.h"
+#include "http/local_agent.h"
 #include "store/apply_result.h"
 #include "store/session.h"
 #include "store/store.h"
@@ -58,6 +59,22 @@ class Watch {
   virtual bool WaitUntil(std::chrono::steady_clock::time_point deadline) = 0;
 };
 
+// PUT /v1/internal/node/heartbeat: an agent says its node is alive (docs/api.md,
+// "Node liveness"). The leader drives the node's serfHealth check from these.
+struct NodeHeartbeat {
+  std::string node;     // required
+  std::string id;       // the node's ID; empty: keep the catalog's
+  std::string address;  // required
+  std::optional<store::StringMap> meta;  // nullopt: keep the catalog's node meta
+
+  bool operator==(const NodeHeartbeat&) const = default;
+};
+
+struct NodeHeartbeatReply {
+  // Heartbeats must come more often than this, or the node turns critical.
+  std::int64_t failure_timeout_ms = 0;
+};
+
 struct RaftServer {
   std::string id;       // node id as a string
   std::string node;     // node name
@@ -89,6 +106,21 @@ class Backend {
   // there; not a Raft write) and returns the session as the leader's store holds it.
   // NotFound when there is no such session; Unavailable without a leader.
   virtual Result<store::Session> RenewSession(const std::string& id) = 0;
+
+  // Node liveness (docs/design/server.md, "Node liveness"). A heartbeat goes to the
+  // leader (forwarded, batched; not a Raft write unless the catalog must change: an
+  // unknown node, a serfHealth check that is not passing, a new address, ID or meta)
+  // and restarts the node's failure timer. Unavailable("No cluster leader") when no
+  // leader takes it within the hold time. The caller validated node and address.
+  virtual Result<NodeHeartbeatReply> Heartbeat(const NodeHeartbeat& heartbeat) = 0;
+  // A graceful leave: the leader stops the node's timers and remembers it as left for
+  // the reconnect timeout, then the node is deregistered from the catalog (its
+  // services, checks and sessions go with it). Done once this returns Ok.
+  virtual Status LeaveNode(const std::string& node) = 0;
+  // GET /v1/internal/members (and /v1/agent/members on a server): one member per node
+  // with a serfHealth check in the local replica (alive when passing, failed when
+  // critical), plus the nodes that left recently, as far as this server knows them.
+  virtual Result<std::vector<AgentMember>> Members() = 0;
 
   // Brings the local replica to a point fit for `mode`, then runs `read` with the store
   // held still (no apply runs during it). `read` must not block.

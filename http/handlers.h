@@ -129,4 +129,10 @@ Reply HandleRaftConfiguration(const HandlerContext& context, const ApiRequest& r
 Reply HandleRaftPeerDelete(const HandlerContext& context, const ApiRequest& request);
 Reply HandleAgentSelf(const HandlerContext& context, const ApiRequest& request);
 
+// Node liveness (liveness_handlers.cc): PUT /v1/internal/node/heartbeat and
+// /v1/internal/node/leave, GET /v1/internal/members (also /v1/agent/members on a server).
+Reply HandleNodeHeartbeat(const HandlerContext& context, const ApiRequest& request);
+Reply HandleNodeLeave(const HandlerContext& context, const ApiRequest& request);
+Reply HandleMembers(const HandlerContext& context, const ApiRequest& request);
+
 }  // namespace roster::http

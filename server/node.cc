@@ -186,6 +186,10 @@ Node::Node(NodeOptions options)
       tombstone_gc_(options_.tombstone_ttl_ms,
                     TombstoneGc::GranularityFor(options_.tombstone_ttl_ms)),
       session_timers_(options_.session_invalidate_retry_ms),
+      liveness_(LivenessOptions{.failure_timeout_ms = options_.failure_timeout_ms,
+                                .reconnect_timeout_ms = options_.reconnect_timeout_ms,
+                                .retry_ms = options_.liveness_retry_ms,
+                                .datacenter = SelfInfo{}.datacenter}),
       join_targets_(options_.join) {}
 
 Node::~Node() { Stop(); }
@@ -307,6 +311,7 @@ void Node::Loop() {
       }
       ExpireWaits();
       RetryRenewals();
+      FlushHeartbeats();
       continue;
     }
     TickIfDue();
@@ -318,6 +323,9 @@ void Node::Loop() {
     MaybeReapTombstones();
     MaybeExpireSessions();
     MaybeRegisterSelf();
+    MaybeDriveLiveness();
+    MaybeHeartbeatSelf();
+    FlushHeartbeats();
   }
   FailEverything(Unavailable("the server is shutting down"));
 }

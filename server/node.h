@@ -29,9 +29,10 @@
 #include "base/status.h"
 #include "consensus/raw_node.h"
 #include "http/backend.h"
+#include "server/liveness.h"
 #include "server/lock_delays.h"
 #include "server/peers.h"
-#include "server/session_timers.h"
+#include "server/deadline_timers.h"
 #include "server/snapshot_file.h"
 #include "server/sqlite_log_storage.h"
 #include "server/tombstone_gc.h"
@@ -99,6 +100,15 @@ struct Renewal {
   consensus::NodeId forwarded_to = consensus::kNoNode;
 };
 
+// A node heartbeat, or a graceful leave, on its way to the leader's liveness timers
+// (node_liveness.cc): from a local HTTP caller, or this server's own heartbeat.
+struct HeartbeatRequest {
+  http::NodeHeartbeat heartbeat;   // a heartbeat, when `leave` is empty
+  std::string leave;               // a leave: the node's name
+  std::shared_ptr<Waiter> waiter;  // null: nobody waits (this server's own)
+  std::int64_t deadline_ms = 0;    // then "No cluster leader"
+};
+
 // Work for the loop.
 struct FrameWork {
   PeerInfo from;
@@ -123,7 +133,7 @@ struct SnapshotWrittenWork {
 
 struct Work {
   std::variant<FrameWork, Proposal, ReadWork, ConfChangeWork, StopWork, SnapshotWrittenWork,
-               Renewal>
+               Renewal, HeartbeatRequest>
       item;
 };
 
@@ -156,6 +166,13 @@ struct NodeOptions {
   // are proposed per tick, and one not applied after the retry time is proposed again.
   int session_invalidations_per_tick_max = 32;
   std::int64_t session_invalidate_retry_ms = 5000;
+  // Node liveness on the leader (server/liveness.h): a node whose heartbeats stop for
+  // failure_timeout_ms turns critical; one critical for reconnect_timeout_ms is reaped.
+  // At most liveness_commands_per_tick_max such commands are proposed per tick.
+  std::int64_t failure_timeout_ms = 10'000;
+  std::int64_t reconnect_timeout_ms = 72LL * 60 * 60 * 1000;
+  int liveness_commands_per_tick_max = 64;
+  std::int64_t liveness_retry_ms = 5000;
 };
 
 class Node final : public http::Backend {
@@ -180,6 +197,9 @@ class Node final : public http::Backend {
   Result<http::RaftConfiguration> GetRaftConfiguration(http::Consistency mode) override;
   Status RemovePeer(const std::string& id, const std::string& address) override;
   SelfInfo Self() override;
+  Result<http::NodeHeartbeatReply> Heartbeat(const http::NodeHeartbeat& heartbeat) override;
+  Status LeaveNode(const std::string& node) override;
+  Result<std::vector<http::AgentMember>> Members() override;
 
  private:
   class WatchImpl;
@@ -188,6 +208,13 @@ class Node final : public http::Backend {
   using Proposal = internal::Proposal;
   using Work = internal::Work;
   using Renewal = internal::Renewal;
+  using HeartbeatRequest = internal::HeartbeatRequest;
+  // Heartbeats forwarded to the leader in one ForwardHeartbeats frame.
+  struct HeartbeatBatch {
+    std::vector<HeartbeatRequest> requests;
+    consensus::NodeId forwarded_to = consensus::kNoNode;
+    std::int64_t forwarded_ms = 0;
+  };
 
   explicit Node(NodeOptions options);
   Status Open();
@@ -245,6 +272,19 @@ class Node final : public http::Backend {
   void FailRenewals(const Status& status);
   void MaybeRegisterSelf();
 
+  // Loop: node liveness (node_liveness.cc).
+  void FlushHeartbeats();
+  void RetryForwardedHeartbeats(std::int64_t now_ms, consensus::NodeId leader);
+  void HeartbeatOnLeader(const HeartbeatRequest& request, std::int64_t now_ms);
+  void CompleteHeartbeat(HeartbeatRequest& request, const Status& status);
+  void HandleForwardHeartbeats(const ForwardHeartbeats& batch, const Reply& reply);
+  void HandleForwardHeartbeatsResult(const ForwardHeartbeatsResult& result);
+  void TrackLiveness(const consensus::Entry& entry, const store::ApplyResult& result);
+  void MaybeDriveLiveness();
+  void MaybeHeartbeatSelf();
+  void PublishLeftNodes();
+  void FailHeartbeats(const Status& status);
+
   // Loop: membership.
   Status Bootstrap(const std::vector<Join>& servers);
   void TryBootstrapOrJoin();
@@ -298,6 +338,7 @@ class Node final : public http::Backend {
   bool leader_ready_for_reads_ = false;  // leader that applied its own first entry
   Status write_blocked_;  // why the log cannot persist (new writes fail fast), or Ok
   std::string self_address_;
+  std::vector<LeftNode> left_nodes_;  // the leader's left list (empty on a follower)
 
   // Loop-only.
   std::unique_ptr<consensus::RawNode> raw_node_;
@@ -308,12 +349,20 @@ class Node final : public http::Backend {
   TombstoneGc tombstone_gc_;
   // Sessions (node_sessions.cc). Timers and lock-delays exist only while leading, for
   // the term in session_timers_term_ (0: not leading).
-  SessionTimers session_timers_;
+  DeadlineTimers session_timers_;
   LockDelays lock_delays_;
   consensus::Term session_timers_term_ = 0;
   std::int64_t next_session_expiry_ms_ = 0;
   std::deque<Renewal> renewals_waiting_;          // for a leader (or for ours to be ready)
   std::map<std::uint64_t, Renewal> renewals_forwarded_;  // request id -> at the leader
+  // Node liveness (node_liveness.cc): timers only while leading, for the term in
+  // liveness_term_ (0: not leading, or not restarted yet in this term).
+  NodeLiveness liveness_;
+  consensus::Term liveness_term_ = 0;
+  std::int64_t next_liveness_ms_ = 0;
+  std::int64_t next_self_heartbeat_ms_ = 0;
+  std::deque<HeartbeatRequest> heartbeats_waiting_;        // for a leader, or the next flush
+  std::map<std::uint64_t, HeartbeatBatch> heartbeats_forwarded_;  // request id -> at the leader
   // Self-registration in the catalog: in flight (waiter), done, or retried at a time.
   std::shared_ptr<Waiter> registration_;
   bool registered_ = false;

@@ -33,6 +33,8 @@ void Node::HandleWork(Work& work) {
           FinishSnapshot(item);
         } else if constexpr (std::is_same_v<T, Renewal>) {
           ProcessRenewal(std::move(item));
+        } else if constexpr (std::is_same_v<T, HeartbeatRequest>) {
+          heartbeats_waiting_.push_back(std::move(item));  // sent on at the loop's end
         }
       },
       work.item);
@@ -72,6 +74,10 @@ void Node::HandleFrame(const PeerInfo& from, Frame& frame, const Reply& reply) {
     HandleForwardRenew(*renew, reply);
   } else if (auto* renewed = std::get_if<ForwardRenewResult>(&frame)) {
     HandleForwardRenewResult(*renewed);
+  } else if (auto* heartbeats = std::get_if<ForwardHeartbeats>(&frame)) {
+    HandleForwardHeartbeats(*heartbeats, reply);
+  } else if (auto* taken = std::get_if<ForwardHeartbeatsResult>(&frame)) {
+    HandleForwardHeartbeatsResult(*taken);
   }
 }
 
@@ -332,6 +338,7 @@ void Node::ExpireWaits() {
 
 void Node::FailEverything(const Status& status) {
   FailRenewals(status);
+  FailHeartbeats(status);
   for (Proposal& proposal : waiting_for_leader_) CompleteProposal(proposal, status);
   for (auto& [id, proposal] : forwarded_) CompleteProposal(proposal, status);
   for (auto& [index, proposals] : proposals_by_index_) {

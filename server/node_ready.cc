@@ -126,6 +126,7 @@ void Node::ApplyCommitted(std::vector<consensus::Entry>& entries) {
     }
     WakeWatchers(result.changes);
     TrackSessions(entry, result);
+    TrackLiveness(entry, result);
     auto it = proposals_by_index_.find(entry.index);
     if (it == proposals_by_index_.end()) continue;
     std::vector<Proposal> proposals = std::move(it->second);

@@ -25,6 +25,14 @@ namespace {
 constexpr std::int64_t kForwardTimeoutMs = 5000;
 constexpr std::int64_t kRegistrationRetryMs = 1000;
 
+// Consul's SessionTTLMultiplier: a session never ends before its TTL, and a renewal
+// that is a little late is forgiven (consul-api.md §3.2).
+constexpr std::int64_t kSessionTtlMultiplier = 2;
+
+std::int64_t SessionDeadlineMs(std::uint64_t ttl_ms, std::int64_t now_ms) {
+  return now_ms + kSessionTtlMultiplier * static_cast<std::int64_t>(ttl_ms);
+}
+
 bool IsCommandType(std::string_view data, store::CommandType type) {
   return !data.empty() && static_cast<std::uint8_t>(data[0]) == static_cast<std::uint8_t>(type);
 }
@@ -93,7 +101,7 @@ Result<store::Session> Node::RenewOnLeader(const std::string& session_id) {
   const store::Session* session = store_.sessions().Find(session_id);
   if (session == nullptr) return NotFound("Session id '" + session_id + "' not found");
   if (session->ttl_ms > 0) {
-    session_timers_.Reset(session_id, static_cast<std::int64_t>(session->ttl_ms), clock_.NowMs());
+    session_timers_.Set(session_id, SessionDeadlineMs(session->ttl_ms, clock_.NowMs()));
   }
   return *session;
 }
@@ -198,7 +206,7 @@ void Node::TrackSessions(const consensus::Entry& entry, const store::ApplyResult
   CHECK(command.ok()) << "an applied entry does not decode at " << entry.index;
   const store::Session& session = std::get<store::SessionCreate>(*command).session;
   if (session.ttl_ms > 0) {
-    session_timers_.Reset(session.id, static_cast<std::int64_t>(session.ttl_ms), now);
+    session_timers_.Set(session.id, SessionDeadlineMs(session.ttl_ms, now));
   }
 }
 
@@ -272,7 +280,7 @@ void Node::RestartSessionTimers(std::int64_t now_ms) {
   session_timers_.Clear();
   for (const auto& [id, session] : store_.sessions().sessions()) {
     if (session.ttl_ms > 0) {
-      session_timers_.Reset(id, static_cast<std::int64_t>(session.ttl_ms), now_ms);
+      session_timers_.Set(id, SessionDeadlineMs(session.ttl_ms, now_ms));
     }
   }
   LOG(INFO) << "leading in term " << raw_node_->term() << ": restarted the TTL timers of "
@@ -319,6 +327,13 @@ void Node::MaybeRegisterSelf() {
   consul.service = "consul";
   consul.address = options_.bind_address;
   consul.port = static_cast<std::uint64_t>(transport_->port());
+  // Consul's own, plus -bootstrap-expect, which members shows as the "expect" tag.
+  consul.meta = {{"expect", std::to_string(options_.bootstrap_expect)},
+                 {"raft_version", "3"},
+                 {"serf_protocol_current", "2"},
+                 {"serf_protocol_max", "5"},
+                 {"serf_protocol_min", "1"},
+                 {"version", "0.1.0"}};
   store::CatalogRegister command{.node = options_.node_name,
                                  .id = std::to_string(id_),
                                  .address = options_.bind_address,

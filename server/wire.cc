@@ -24,6 +24,9 @@ constexpr std::size_t kDirEntryBytesMin = 7;
 constexpr std::size_t kTxnErrorBytesMin = 2;      // varint op_index, bytes what
 constexpr std::size_t kStringBytesMin = 1;        // an empty byte string
 constexpr std::size_t kServiceCheckBytesMin = 2;  // bytes id, bytes namespace_name
+// bytes node, bytes id, bytes address, bool has_meta, list meta.
+constexpr std::size_t kHeartbeatBytesMin = 5;
+constexpr std::size_t kMetaPairBytesMin = 2;  // bytes key, bytes value
 
 // ---- Encoding ---------------------------------------------------------------------
 
@@ -127,6 +130,32 @@ void EncodePayload(const JoinResult& result, std::string* out) {
 void EncodePayload(const ForwardRenew& renew, std::string* out) {
   PutVarint64(out, renew.request_id);
   PutBytes(out, renew.session_id);
+}
+
+void EncodePayload(const ForwardHeartbeats& batch, std::string* out) {
+  PutVarint64(out, batch.request_id);
+  PutVarint64(out, batch.heartbeats.size());
+  for (const http::NodeHeartbeat& heartbeat : batch.heartbeats) {
+    PutBytes(out, heartbeat.node);
+    PutBytes(out, heartbeat.id);
+    PutBytes(out, heartbeat.address);
+    PutBool(out, heartbeat.meta.has_value());
+    const std::size_t pairs = heartbeat.meta ? heartbeat.meta->size() : 0;
+    PutVarint64(out, pairs);
+    if (pairs == 0) continue;
+    for (const auto& [key, value] : *heartbeat.meta) {
+      PutBytes(out, key);
+      PutBytes(out, value);
+    }
+  }
+  PutVarint64(out, batch.leaves.size());
+  for (const std::string& node : batch.leaves) PutBytes(out, node);
+}
+
+void EncodePayload(const ForwardHeartbeatsResult& result, std::string* out) {
+  PutVarint64(out, result.request_id);
+  PutU8(out, static_cast<std::uint8_t>(result.status_code));
+  PutBytes(out, result.message);
 }
 
 void EncodePayload(const ForwardRenewResult& result, std::string* out) {
@@ -518,6 +547,61 @@ Status DecodePayload(Reader& reader, ForwardRenewResult* result) {
   return reader.Varint("forward_renew_result.session.modify_index", &session.modify_index);
 }
 
+Status DecodeHeartbeat(Reader& reader, http::NodeHeartbeat* heartbeat) {
+  RETURN_IF_ERROR(reader.Bytes("forward_heartbeats.heartbeat.node", &heartbeat->node));
+  RETURN_IF_ERROR(reader.Bytes("forward_heartbeats.heartbeat.id", &heartbeat->id));
+  RETURN_IF_ERROR(reader.Bytes("forward_heartbeats.heartbeat.address", &heartbeat->address));
+  bool has_meta = false;
+  RETURN_IF_ERROR(reader.Bool("forward_heartbeats.heartbeat.has_meta", &has_meta));
+  const std::size_t count_at = reader.offset();
+  std::uint64_t count = 0;
+  RETURN_IF_ERROR(reader.Count("forward_heartbeats.heartbeat.meta", kMetaPairBytesMin, &count));
+  if (!has_meta) {
+    if (count != 0) {
+      return reader.Error(StatusCode::kCorruption, "forward_heartbeats.heartbeat.meta", count_at,
+                          "meta pairs without has_meta");
+    }
+    return Status::Ok();
+  }
+  heartbeat->meta.emplace();
+  for (std::uint64_t i = 0; i < count; ++i) {
+    const std::size_t at = reader.offset();
+    std::string key;
+    std::string value;
+    RETURN_IF_ERROR(reader.Bytes("forward_heartbeats.heartbeat.meta.key", &key));
+    RETURN_IF_ERROR(reader.Bytes("forward_heartbeats.heartbeat.meta.value", &value));
+    if (!heartbeat->meta->empty() && key <= heartbeat->meta->rbegin()->first) {
+      return reader.Error(StatusCode::kCorruption, "forward_heartbeats.heartbeat.meta.key", at,
+                          "meta keys are not sorted and unique");
+    }
+    heartbeat->meta->emplace_hint(heartbeat->meta->end(), std::move(key), std::move(value));
+  }
+  return Status::Ok();
+}
+
+Status DecodePayload(Reader& reader, ForwardHeartbeats* batch) {
+  RETURN_IF_ERROR(reader.Varint("forward_heartbeats.request_id", &batch->request_id));
+  std::uint64_t count = 0;
+  RETURN_IF_ERROR(reader.Count("forward_heartbeats.heartbeats", kHeartbeatBytesMin, &count));
+  batch->heartbeats.resize(static_cast<std::size_t>(count));
+  for (http::NodeHeartbeat& heartbeat : batch->heartbeats) {
+    RETURN_IF_ERROR(DecodeHeartbeat(reader, &heartbeat));
+  }
+  RETURN_IF_ERROR(reader.Count("forward_heartbeats.leaves", kStringBytesMin, &count));
+  batch->leaves.resize(static_cast<std::size_t>(count));
+  for (std::string& node : batch->leaves) {
+    RETURN_IF_ERROR(reader.Bytes("forward_heartbeats.leaves", &node));
+  }
+  return Status::Ok();
+}
+
+Status DecodePayload(Reader& reader, ForwardHeartbeatsResult* result) {
+  RETURN_IF_ERROR(reader.Varint("forward_heartbeats_result.request_id", &result->request_id));
+  RETURN_IF_ERROR(
+      DecodeStatusCode(reader, "forward_heartbeats_result.status_code", &result->status_code));
+  return reader.Bytes("forward_heartbeats_result.message", &result->message);
+}
+
 // Decodes the payload of alternative T, then insists that nothing is left over.
 template <typename T>
 Result<Frame> DecodeAs(Reader& reader) {
@@ -547,6 +631,10 @@ std::string_view FrameKindName(FrameKind kind) {
       return "ForwardRenew";
     case FrameKind::kForwardRenewResult:
       return "ForwardRenewResult";
+    case FrameKind::kForwardHeartbeats:
+      return "ForwardHeartbeats";
+    case FrameKind::kForwardHeartbeatsResult:
+      return "ForwardHeartbeatsResult";
   }
   return "Unknown";
 }
@@ -603,6 +691,10 @@ Result<Frame> DecodeFrameBody(std::string_view body) {
       return DecodeAs<ForwardRenew>(reader);
     case FrameKind::kForwardRenewResult:
       return DecodeAs<ForwardRenewResult>(reader);
+    case FrameKind::kForwardHeartbeats:
+      return DecodeAs<ForwardHeartbeats>(reader);
+    case FrameKind::kForwardHeartbeatsResult:
+      return DecodeAs<ForwardHeartbeatsResult>(reader);
   }
   return InvalidArgument("frame kind at offset " + std::to_string(kFrameHeaderBytes) +
                          ": unknown kind " + std::to_string(kind));

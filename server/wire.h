@@ -46,6 +46,13 @@
 //                   list<service_check> service_checks, varint create_index,
 //                   varint modify_index
 //                   service_check = bytes id, bytes namespace_name
+//   9 ForwardHeartbeats
+//                   varint request_id, list<heartbeat> heartbeats, list<bytes> leaves
+//                   heartbeat = bytes node, bytes id, bytes address, bool has_meta,
+//                   list<meta_pair> meta (empty unless has_meta)
+//                   meta_pair = bytes key, bytes value (keys strictly increasing)
+//   10 ForwardHeartbeatsResult
+//                   varint request_id, u8 status_code, bytes message
 //
 // Decoding treats bytes as hostile: every read is bounds-checked, no allocation is
 // sized from a length or count before it is checked against the bytes that remain,
@@ -66,6 +73,7 @@
 #include "base/status.h"
 #include "consensus/message.h"
 #include "consensus/types.h"
+#include "http/backend.h"
 #include "store/apply_result.h"
 #include "store/kv.h"
 #include "store/session.h"
@@ -86,6 +94,8 @@ enum class FrameKind : std::uint8_t {
   kJoinResult = 6,
   kForwardRenew = 7,
   kForwardRenewResult = 8,
+  kForwardHeartbeats = 9,
+  kForwardHeartbeatsResult = 10,
 };
 
 std::string_view FrameKindName(FrameKind kind);
@@ -171,9 +181,31 @@ struct ForwardRenewResult {
   bool operator==(const ForwardRenewResult&) const = default;
 };
 
+// A follower hands the leader the node heartbeats and graceful leaves its HTTP
+// clients sent since its last loop turn, many in one frame (docs/design/server.md,
+// "Node liveness"). Not a Raft write: only the leader keeps liveness timers.
+struct ForwardHeartbeats {
+  std::uint64_t request_id = 0;  // chosen by the follower, echoed in the result
+  std::vector<http::NodeHeartbeat> heartbeats;
+  std::vector<std::string> leaves;  // node names
+
+  bool operator==(const ForwardHeartbeats&) const = default;
+};
+
+// The leader's answer for the whole batch: kOk (taken), NotLeader (the follower sends
+// them again once it knows the leader), or another error for every one of them.
+struct ForwardHeartbeatsResult {
+  std::uint64_t request_id = 0;
+  StatusCode status_code = StatusCode::kOk;
+  std::string message;
+
+  bool operator==(const ForwardHeartbeatsResult&) const = default;
+};
+
 // One frame; the alternative's position is FrameKind minus one.
 using Frame = std::variant<Hello, consensus::Message, ForwardApply, ForwardResult, Join, JoinResult,
-                           ForwardRenew, ForwardRenewResult>;
+                           ForwardRenew, ForwardRenewResult, ForwardHeartbeats,
+                           ForwardHeartbeatsResult>;
 
 FrameKind KindOf(const Frame& frame);
 

@@ -204,4 +204,38 @@ std::optional<Consistency> TestBackend::last_read_mode() const {
   return last_read_mode_;
 }
 
+Result<NodeHeartbeatReply> TestBackend::Heartbeat(const NodeHeartbeat& heartbeat) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (!write_error_.ok()) return write_error_;
+  heartbeats_.push_back(heartbeat);
+  return NodeHeartbeatReply{.failure_timeout_ms = 10'000};
+}
+
+Status TestBackend::LeaveNode(const std::string& node) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (!write_error_.ok()) return write_error_;
+  leaves_.push_back(node);
+  return Status::Ok();
+}
+
+Result<std::vector<AgentMember>> TestBackend::Members() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return members_;
+}
+
+void TestBackend::SetMembers(std::vector<AgentMember> members) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  members_ = std::move(members);
+}
+
+std::vector<NodeHeartbeat> TestBackend::heartbeats() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return heartbeats_;
+}
+
+std::vector<std::string> TestBackend::leaves() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return leaves_;
+}
+
 }  // namespace roster::http::testing

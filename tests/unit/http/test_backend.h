@@ -37,6 +37,11 @@ class TestBackend final : public Backend {
   Result<RaftConfiguration> GetRaftConfiguration(Consistency mode) override;
   Status RemovePeer(const std::string& id, const std::string& address) override;
   SelfInfo Self() override;
+  // Records heartbeats and leaves (failing like writes); Members returns what
+  // SetMembers set.
+  Result<NodeHeartbeatReply> Heartbeat(const NodeHeartbeat& heartbeat) override;
+  Status LeaveNode(const std::string& node) override;
+  Result<std::vector<AgentMember>> Members() override;
 
   // Knobs and observations.
   void FailWritesWith(Status status);  // OK status: writes succeed again
@@ -46,6 +51,9 @@ class TestBackend final : public Backend {
   // KnownLeader false.
   void SetKnownLeader(bool known);
   void SetWriteBlockedReason(std::string reason);
+  void SetMembers(std::vector<AgentMember> members);
+  std::vector<NodeHeartbeat> heartbeats() const;
+  std::vector<std::string> leaves() const;
   std::size_t apply_count() const;
   std::size_t renew_count() const;
   std::size_t watch_count() const;  // watches alive now
@@ -80,6 +88,9 @@ class TestBackend final : public Backend {
   std::string leader_address_ = "127.0.0.1:8300";                       // guarded by mutex_
   RaftConfiguration configuration_;                                     // guarded by mutex_
   std::string write_blocked_reason_;                                    // guarded by mutex_
+  std::vector<NodeHeartbeat> heartbeats_;                               // guarded by mutex_
+  std::vector<std::string> leaves_;                                     // guarded by mutex_
+  std::vector<AgentMember> members_;                                    // guarded by mutex_
 };
 
 }  // namespace roster::http::testing

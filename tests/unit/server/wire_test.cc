@@ -163,6 +163,21 @@ std::vector<Frame> OneOfEachKind() {
                          .status_code = StatusCode::kNotFound,
                          .message = "Session id 'x' not found",
                          .session = {}},
+      ForwardHeartbeats{
+          .request_id = 81,
+          .heartbeats = {http::NodeHeartbeat{.node = "web-1",
+                                             .id = "adf4238a-882b-9ddc-4a9d-5b6758e4159e",
+                                             .address = "10.0.0.5",
+                                             .meta = store::StringMap{{"a", "1"}, {"rack", "r1"}}},
+                         http::NodeHeartbeat{
+                             .node = "web-2", .id = "", .address = "10.0.0.6", .meta = {}},
+                         http::NodeHeartbeat{.node = "web-3",
+                                             .id = "",
+                                             .address = "10.0.0.7",
+                                             .meta = store::StringMap{}}},
+          .leaves = {"db-1", "db-2"}},
+      ForwardHeartbeatsResult{
+          .request_id = 81, .status_code = StatusCode::kNotLeader, .message = "not the leader"},
   };
 }
 
@@ -300,7 +315,7 @@ TEST_CASE("a frame over the size limit is refused from its header", "[wire]") {
 
 TEST_CASE("unknown kinds and enum values are InvalidArgument naming the field", "[wire]") {
   SECTION("frame kind") {
-    Status status = DecodeError(FrameOf("\x09"));
+    Status status = DecodeError(FrameOf("\x0b"));
     REQUIRE(status.code() == StatusCode::kInvalidArgument);
     REQUIRE_THAT(status.message(), Catch::Contains("frame kind at offset 4"));
     REQUIRE_FALSE(DecodeFrame(FrameOf(std::string("\x00", 1))).ok());
@@ -464,6 +479,26 @@ TEST_CASE("damage inside a txn result or error names its position", "[wire]") {
     REQUIRE_THAT(DecodeError(FrameOf(body)).message(),
                  Catch::Contains("forward_result.has_entry at offset 11"));
   }
+}
+
+TEST_CASE("heartbeat meta must be sorted, unique, and present only with has_meta", "[wire]") {
+  const ForwardHeartbeats batch{
+      .request_id = 1,
+      .heartbeats = {http::NodeHeartbeat{
+          .node = "n", .id = "", .address = "a", .meta = store::StringMap{{"k", "v"}}}},
+      .leaves = {}};
+  std::string body = Body(batch);
+  // kind, request_id, count 1, "n", "", "a", has_meta, 1 pair, "k", "v", no leaves.
+  const std::string good = {9, 1, 1, 1, 'n', 0, 1, 'a', 1, 1, 1, 'k', 1, 'v', 0};
+  REQUIRE(body == good);
+  std::string without_flag = good;
+  without_flag[8] = 0;
+  CHECK(DecodeError(FrameOf(without_flag)).message().find("meta pairs without has_meta") !=
+        std::string::npos);
+  // Two pairs with the same key.
+  const std::string repeated = {9, 1, 1, 1, 'n', 0, 1, 'a', 1, 2, 1, 'k', 1, 'v', 1, 'k', 1, 'w', 0};
+  CHECK(DecodeError(FrameOf(repeated)).message().find("not sorted and unique") !=
+        std::string::npos);
 }
 
 TEST_CASE("a session behavior this node does not know is InvalidArgument", "[wire]") {

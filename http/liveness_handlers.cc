@@ -1,0 +1,67 @@
+// Node liveness (docs/api.md, "Node liveness"): the Roster-internal endpoints agents
+// call, PUT /v1/internal/node/heartbeat and /v1/internal/node/leave, and the member
+// list, GET /v1/internal/members (served as /v1/agent/members too by a server without
+// a LocalAgent). The Backend does the work (server/node_liveness.cc); this file parses
+// and renders.
+#include <chrono>
+#include <string>
+#include <utility>
+
+#include "http/handlers.h"
+#include "http/liveness_params.h"
+
+namespace roster::http {
+namespace {
+
+// serf's Member as Consul's api.AgentMember shows it, with the protocol numbers of a
+// Consul 1.x agent.
+Json MemberJson(const AgentMember& member) {
+  Json tags = Json::object();
+  for (const auto& [key, value] : member.tags) tags[key] = value;
+  Json json = Json::object();
+  json["Name"] = member.name;
+  json["Addr"] = member.address;
+  json["Port"] = member.port;
+  json["Tags"] = std::move(tags);
+  json["Status"] = member.status;
+  json["ProtocolMin"] = 1;
+  json["ProtocolMax"] = 5;
+  json["ProtocolCur"] = 2;
+  json["DelegateMin"] = 2;
+  json["DelegateMax"] = 5;
+  json["DelegateCur"] = 4;
+  return json;
+}
+
+}  // namespace
+
+Reply HandleNodeHeartbeat(const HandlerContext& context, const ApiRequest& request) {
+  if (std::optional<Reply> wrong_dc = CheckDatacenter(context, request.query)) return *wrong_dc;
+  Result<NodeHeartbeat> heartbeat = ParseNodeHeartbeat(request.body);
+  if (!heartbeat.ok()) return StatusReply(heartbeat.status());
+  Result<NodeHeartbeatReply> taken = context.backend.Heartbeat(*heartbeat);
+  if (!taken.ok()) return StatusReply(taken.status());
+  Json json = Json::object();
+  json["FailureTimeout"] =
+      FormatGoDuration(std::chrono::milliseconds(taken->failure_timeout_ms));
+  return JsonReply(json, request.query.Has("pretty"));
+}
+
+Reply HandleNodeLeave(const HandlerContext& context, const ApiRequest& request) {
+  if (std::optional<Reply> wrong_dc = CheckDatacenter(context, request.query)) return *wrong_dc;
+  Result<std::string> node = ParseNodeLeave(request.body);
+  if (!node.ok()) return StatusReply(node.status());
+  const Status left = context.backend.LeaveNode(*node);
+  if (!left.ok()) return StatusReply(left);
+  return JsonReply(Json(true), request.query.Has("pretty"));
+}
+
+Reply HandleMembers(const HandlerContext& context, const ApiRequest& request) {
+  Result<std::vector<AgentMember>> members = context.backend.Members();
+  if (!members.ok()) return StatusReply(members.status());
+  Json list = Json::array();
+  for (const AgentMember& member : *members) list.push_back(MemberJson(member));
+  return JsonReply(list, request.query.Has("pretty"));
+}
+
+}  // namespace roster::http
