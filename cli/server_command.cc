@@ -19,7 +19,8 @@ const std::set<std::string> kValueFlags = {
     "node",      "data-dir",  "bind",      "server-port",            "http-port",
     "dns-port",  "bootstrap-expect",       "join",                   "log-level",
     "raft-snapshot-threshold",             "raft-trailing-logs",     "tombstone-ttl",
-    "watch-history-events",    "watch-history-mb"};
+    "watch-history-events",    "watch-history-mb",       "failure-timeout",
+    "reconnect-timeout"};
 const std::set<std::string> kBoolFlags = {"h", "help"};
 
 void PrintServerUsage(bool dev) {
@@ -29,7 +30,8 @@ void PrintServerUsage(bool dev) {
                "         [-join HOST:PORT ...] [-log-level debug|info|warn|error]\n"
                "         [-raft-snapshot-threshold 16384] [-raft-trailing-logs 4096]\n"
                "         [-tombstone-ttl 15m] [-watch-history-events 50000]\n"
-               "         [-watch-history-mb 16]\n",
+               "         [-watch-history-mb 16] [-failure-timeout 10s]\n"
+               "         [-reconnect-timeout 72h]\n",
                dev ? "dev" : "server");
 }
 
@@ -65,6 +67,18 @@ struct ServerConfig {
   server::NodeOptions node;
   int http_port = 8500;
 };
+
+// A liveness timeout flag (-failure-timeout, -reconnect-timeout): absent leaves the
+// NodeOptions default; else a Go duration of at least 1s. An error message, or "".
+std::string ParseTimeoutFlag(const Flags& flags, const std::string& name, std::int64_t* out_ms) {
+  if (!flags.Has(name)) return "";
+  Result<std::chrono::nanoseconds> value = http::ParseGoDuration(flags.Get(name));
+  if (!value.ok() || *value < std::chrono::seconds(1)) {
+    return "-" + name + " must be a duration of at least 1s, such as 10s or 72h";
+  }
+  *out_ms = std::chrono::duration_cast<std::chrono::milliseconds>(*value).count();
+  return "";
+}
 
 // Reads the server flags into a config, or prints what is wrong.
 std::variant<ServerConfig, UsageError> ParseServerConfig(const Flags& flags, bool dev) {
@@ -109,6 +123,13 @@ std::variant<ServerConfig, UsageError> ParseServerConfig(const Flags& flags, boo
     return fail("-tombstone-ttl must be a duration such as 15m or 30s");
   }
   options.tombstone_ttl_ms = std::chrono::duration_cast<std::chrono::milliseconds>(*ttl).count();
+  for (const auto& [name, target] :
+       {std::pair{"failure-timeout", &options.failure_timeout_ms},
+        std::pair{"reconnect-timeout", &options.reconnect_timeout_ms}}) {
+    if (std::string error = ParseTimeoutFlag(flags, name, target); !error.empty()) {
+      return fail(error);
+    }
+  }
   options.snapshot_interval_entries = static_cast<std::uint64_t>(*threshold);
   options.snapshot_trailing_entries = static_cast<std::uint64_t>(*trailing);
   options.server_port = static_cast<int>(*server_port);
