@@ -1,38 +1,57 @@
 // roster server / roster dev: run a Roster server until SIGINT or SIGTERM.
+#include <unistd.h>
+
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <variant>
 
+#include "agent/agent.h"
+#include "base/clock.h"
 #include "base/logging.h"
 #include "cli/commands.h"
+#include "cli/dns_flags.h"
 #include "cli/flags.h"
+#include "dns/dns_server.h"
 #include "http/params.h"
 #include "http/server.h"
+#include "server/dns_catalog.h"
 #include "server/node.h"
 
 namespace roster::cli {
 namespace {
 
-const std::set<std::string> kValueFlags = {
+const std::set<std::string> kServerValueFlags = {
     "node",      "data-dir",  "bind",      "server-port",            "http-port",
-    "dns-port",  "bootstrap-expect",       "join",                   "log-level",
+    "bootstrap-expect",       "join",                   "log-level",
     "raft-snapshot-threshold",             "raft-trailing-logs",     "tombstone-ttl",
     "watch-history-events",    "watch-history-mb",       "failure-timeout",
     "reconnect-timeout"};
-const std::set<std::string> kBoolFlags = {"h", "help"};
+
+std::set<std::string> ValueFlags() {
+  std::set<std::string> flags = kServerValueFlags;
+  flags.insert(DnsValueFlags().begin(), DnsValueFlags().end());
+  return flags;
+}
+
+std::set<std::string> BoolFlags() {
+  std::set<std::string> flags = {"h", "help"};
+  flags.insert(DnsBoolFlags().begin(), DnsBoolFlags().end());
+  return flags;
+}
 
 void PrintServerUsage(bool dev) {
   std::fprintf(stderr,
                "usage: roster %s -node NAME -data-dir DIR [-bind ADDR] [-server-port 8300]\n"
-               "         [-http-port 8500] [-dns-port 8600] [-bootstrap-expect N]\n"
+               "         [-http-port 8500] [-bootstrap-expect N]\n"
                "         [-join HOST:PORT ...] [-log-level debug|info|warn|error]\n"
                "         [-raft-snapshot-threshold 16384] [-raft-trailing-logs 4096]\n"
                "         [-tombstone-ttl 15m] [-watch-history-events 50000]\n"
                "         [-watch-history-mb 16] [-failure-timeout 10s]\n"
-               "         [-reconnect-timeout 72h]\n",
-               dev ? "dev" : "server");
+               "         [-reconnect-timeout 72h]\n"
+               "%s",
+               dev ? "dev" : "server", kDnsUsage);
 }
 
 Result<std::string> MakeTempDataDir() {
@@ -66,6 +85,7 @@ struct UsageError {
 struct ServerConfig {
   server::NodeOptions node;
   int http_port = 8500;
+  DnsFlags dns;
 };
 
 // A liveness timeout flag (-failure-timeout, -reconnect-timeout): absent leaves the
@@ -136,6 +156,9 @@ std::variant<ServerConfig, UsageError> ParseServerConfig(const Flags& flags, boo
   options.bootstrap_expect = static_cast<int>(*expect);
   options.advertise_http_address = options.bind_address + ":" + std::to_string(*http_port);
   config.http_port = static_cast<int>(*http_port);
+  Result<DnsFlags> dns = ParseDnsFlags(flags, options.bind_address);
+  if (!dns.ok()) return fail(dns.status().message());
+  config.dns = std::move(dns).value();
   if (options.data_dir.empty() && dev) {
     Result<std::string> dir = MakeTempDataDir();
     if (!dir.ok()) {
@@ -152,10 +175,57 @@ std::variant<ServerConfig, UsageError> ParseServerConfig(const Flags& flags, boo
   return config;
 }
 
+// DNS over the node's replica. The catalog is declared first so it outlives the server.
+struct RunningDns {
+  std::unique_ptr<server::ReplicaDnsCatalog> catalog;
+  std::unique_ptr<dns::DnsServer> server;  // null when DNS is off
+  std::string banner;                      // for the start-up lines
+};
+
+Result<RunningDns> StartDns(const DnsFlags& flags, server::Node& node, const Clock& clock) {
+  RunningDns running;
+  if (!flags.options.has_value()) {
+    running.banner = "off (-dns-port -1)";
+    return running;
+  }
+  running.catalog = std::make_unique<server::ReplicaDnsCatalog>(node, node.Self().datacenter);
+  dns::DnsServerOptions options = *flags.options;
+  options.dns.datacenter = node.Self().datacenter;
+  Result<std::unique_ptr<dns::DnsServer>> started =
+      dns::DnsServer::Start(options, *running.catalog, clock);
+  if (!started.ok()) {
+    if (flags.port_explicit) return started.status();
+    // The default port is taken (another server on this host): run without DNS.
+    LOG(WARNING) << "DNS is off: " << started.status().message()
+                 << " (pass -dns-port to choose a port, or -dns-port -1)";
+    running.banner = "off (port " + std::to_string(options.listener.port) + " taken)";
+    return running;
+  }
+  running.server = std::move(started).value();
+  running.banner = options.listener.bind_address + ":" + std::to_string(running.server->port()) +
+                   " (udp, tcp), domains " + running.server->config().domain +
+                   (options.dns.alt_domain.empty() ? "" : " and " + options.dns.alt_domain);
+  return running;
+}
+
+// The agent every server runs beside its Raft node (docs/agent.md): /v1/agent/* on
+// servers too, with the server itself upstream. The server owns its node record.
+Result<std::unique_ptr<agent::Agent>> OpenServerAgent(const server::NodeOptions& options,
+                                                      const Clock& clock) {
+  agent::AgentOptions agent_options;
+  agent_options.node_name = options.node_name;
+  agent_options.data_dir = options.data_dir;
+  agent_options.advertise_address = options.bind_address;
+  agent_options.servers = {options.advertise_http_address};
+  agent_options.server = true;
+  agent_options.on_leave = [] { kill(getpid(), SIGTERM); };
+  return agent::Agent::Open(std::move(agent_options), clock);
+}
+
 }  // namespace
 
 int RunServer(const std::vector<std::string>& args, bool dev) {
-  Result<Flags> flags = Flags::Parse(args, kValueFlags, kBoolFlags);
+  Result<Flags> flags = Flags::Parse(args, ValueFlags(), BoolFlags());
   if (!flags.ok()) {
     std::fprintf(stderr, "roster: %s\n", flags.status().message().c_str());
     PrintServerUsage(dev);
@@ -170,6 +240,7 @@ int RunServer(const std::vector<std::string>& args, bool dev) {
   if (auto* error = std::get_if<UsageError>(&parsed)) return error->exit_code;
   const server::NodeOptions& options = std::get<ServerConfig>(parsed).node;
   const int http_port = std::get<ServerConfig>(parsed).http_port;
+  const DnsFlags& dns_flags = std::get<ServerConfig>(parsed).dns;
 
   // Block the signals before any thread starts so only sigwait sees them.
   sigset_t signals;
@@ -187,21 +258,42 @@ int RunServer(const std::vector<std::string>& args, bool dev) {
   http::HttpOptions http_options;
   http_options.bind_address = options.bind_address;
   http_options.port = http_port;
-  http::HttpServer http_server(**node, http_options);
+  const SystemClock agent_clock;
+  Result<std::unique_ptr<agent::Agent>> local_agent = OpenServerAgent(options, agent_clock);
+  if (!local_agent.ok()) {
+    std::fprintf(stderr, "roster: cannot start the agent: %s\n",
+                 local_agent.status().ToString().c_str());
+    return 1;
+  }
+  http::HttpServer http_server(http::HttpServices{node->get(), local_agent->get(), nullptr},
+                               http_options);
   Status started = http_server.Start();
   if (!started.ok()) {
     std::fprintf(stderr, "roster: cannot start the HTTP API: %s\n", started.ToString().c_str());
     return 1;
   }
-  std::printf("Roster %s \"%s\" (id %llu)\n  HTTP API:  http://%s:%d\n  server:    %s\n"
-              "  data dir:  %s\n",
+  // An ephemeral -http-port is known only now.
+  (*local_agent)->upstream().SetServers(
+      {options.bind_address + ":" + std::to_string(http_server.port())});
+  (*local_agent)->Start();
+  const SystemClock clock;
+  Result<RunningDns> dns = StartDns(dns_flags, **node, clock);
+  if (!dns.ok()) {
+    std::fprintf(stderr, "roster: cannot start DNS: %s\n", dns.status().message().c_str());
+    return 1;
+  }
+  std::printf("Roster %s \"%s\" (id %llu)\n  HTTP API:  http://%s:%d\n  DNS:       %s\n"
+              "  server:    %s\n  data dir:  %s\n",
               dev ? "dev server" : "server", options.node_name.c_str(),
               static_cast<unsigned long long>((*node)->id()), options.bind_address.c_str(),
-              http_server.port(), (*node)->server_address().c_str(), options.data_dir.c_str());
+              http_server.port(), dns->banner.c_str(), (*node)->server_address().c_str(),
+              options.data_dir.c_str());
   std::fflush(stdout);
   const int signal_number = WaitForSignal();
   LOG(INFO) << "received signal " << signal_number << ", shutting down";
+  if (dns->server != nullptr) dns->server->Stop();
   http_server.Stop();
+  (*local_agent)->Stop();
   (*node)->Stop();
   return 0;
 }

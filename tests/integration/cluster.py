@@ -197,12 +197,14 @@ def _copy_with_timestamps(pipe, log_path):
 class Server:
     """One roster process. Ports, data dir and log file stay the same across restarts."""
 
-    def __init__(self, name, command, data_dir, log_path, http_port, server_port):
+    def __init__(self, name, command, data_dir, log_path, http_port, server_port,
+                 dns_port=None):
         self.name = name
         self.data_dir = data_dir
         self.log_path = log_path
         self.http_port = http_port
         self.server_port = server_port
+        self.dns_port = dns_port  # UDP and TCP
         self._command = command  # the binary and its arguments
         self._process = None
         self._log_copier = None
@@ -375,15 +377,16 @@ class Cluster:
         assert not (dev and size != 1), "roster dev is one server"
         binary = roster_binary()  # before making anything to clean up
         self.base_dir = tempfile.mkdtemp(prefix="roster-integration-")
-        ports = free_ports(2 * size)
-        http_ports, server_ports = ports[:size], ports[size:]
+        ports = free_ports(3 * size)
+        http_ports, server_ports, dns_ports = ports[:size], ports[size:2 * size], ports[2 * size:]
         joins = [word for port in server_ports for word in ("-join", f"127.0.0.1:{port}")]
         self.servers = []
         for number in range(size):
             name = "dev" if dev else f"s{number + 1}"
             data_dir = os.path.join(data_root or self.base_dir, name)
             common = ["-data-dir", data_dir, "-http-port", str(http_ports[number]),
-                      "-server-port", str(server_ports[number])] + list(extra_arguments)
+                      "-server-port", str(server_ports[number]),
+                      "-dns-port", str(dns_ports[number])] + list(extra_arguments)
             if dev:
                 command = [binary, "dev"] + common
             else:
@@ -391,7 +394,8 @@ class Cluster:
                             "-bootstrap-expect", str(size)] + joins + common)
             self.servers.append(Server(name, command, data_dir,
                                        os.path.join(self.base_dir, f"{name}.log"),
-                                       http_ports[number], server_ports[number]))
+                                       http_ports[number], server_ports[number],
+                                       dns_ports[number]))
 
     def start(self):
         for server in self.servers:
@@ -598,9 +602,10 @@ class ClusterTestCase(unittest.TestCase):
         """Starts `size` servers and waits until they agree on a leader."""
         return self._start(Cluster(size, extra_arguments=extra_arguments))
 
-    def start_dev_server(self, data_root=None):
+    def start_dev_server(self, data_root=None, extra_arguments=()):
         """Starts `roster dev` and waits until it leads itself; returns its Server."""
-        return self._start(Cluster(1, dev=True, data_root=data_root)).servers[0]
+        return self._start(Cluster(1, dev=True, extra_arguments=extra_arguments,
+                                   data_root=data_root)).servers[0]
 
     def _start(self, cluster):
         self._clusters.append(cluster)

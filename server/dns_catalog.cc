@@ -1,0 +1,153 @@
+#include "server/dns_catalog.h"
+
+#include <algorithm>
+#include <mutex>
+#include <utility>
+
+#include "dns/domain_name.h"
+#include "store/health.h"
+
+namespace roster::server {
+namespace {
+
+// Where the folded-name index for a table stands: any change to the table, a removal
+// included, moves one of these.
+store::Index ServicesVersion(const store::CatalogTable& catalog) {
+  return std::max(catalog.ServicesIndex(), catalog.indexes().service_extinction);
+}
+store::Index NodesVersion(const store::CatalogTable& catalog) {
+  return std::max(catalog.NodesIndex(), catalog.indexes().node_extinction);
+}
+
+dns::DnsHealth Worse(dns::DnsHealth a, dns::DnsHealth b) { return std::max(a, b); }
+
+dns::DnsHealth HealthOf(const store::HealthCheck& check) {
+  if (store::IsMaintenanceCheck(check.check_id)) return dns::DnsHealth::kCritical;
+  switch (check.status) {
+    case store::HealthStatus::kPassing:
+      return dns::DnsHealth::kPassing;
+    case store::HealthStatus::kWarning:
+      return dns::DnsHealth::kWarning;
+    case store::HealthStatus::kCritical:
+      return dns::DnsHealth::kCritical;
+  }
+  return dns::DnsHealth::kCritical;
+}
+
+// The worst of the node's checks and the checks of service `service_id` on it.
+dns::DnsHealth InstanceHealth(const store::CatalogTable& catalog, std::string_view node,
+                              std::string_view service_id) {
+  dns::DnsHealth health = dns::DnsHealth::kPassing;
+  const auto checks = catalog.checks().find(node);
+  if (checks == catalog.checks().end()) return health;
+  for (const auto& [check_id, check] : checks->second) {
+    if (!check.service_id.empty() && check.service_id != service_id) continue;
+    health = Worse(health, HealthOf(check));
+  }
+  return health;
+}
+
+dns::DnsNode ToDnsNode(const store::Node& node) {
+  dns::DnsNode out;
+  out.name = node.name;
+  out.address = node.address;
+  out.meta.insert(node.meta.begin(), node.meta.end());
+  return out;
+}
+
+std::uint32_t ClampWeight(std::uint64_t weight) {
+  return static_cast<std::uint32_t>(std::min<std::uint64_t>(weight, UINT32_MAX));
+}
+
+// `names` maps a catalog name to anything; folded is rebuilt from its keys when stale.
+template <typename NamedMap>
+std::vector<std::string> FoldedLookup(std::shared_mutex& mutex, auto& folded, store::Index version,
+                                      const NamedMap& names, std::string_view name) {
+  const std::string lower = dns::AsciiLower(name);
+  const auto find = [&folded, &lower] {
+    const auto it = folded.spellings.find(lower);
+    return it == folded.spellings.end() ? std::vector<std::string>{} : it->second;
+  };
+  {
+    std::shared_lock<std::shared_mutex> lock(mutex);
+    if (folded.built && folded.index == version) return find();
+  }
+  std::unique_lock<std::shared_mutex> lock(mutex);
+  if (!folded.built || folded.index != version) {
+    folded.spellings.clear();
+    for (const auto& [key, value] : names) folded.spellings[dns::AsciiLower(key)].push_back(key);
+    folded.index = version;
+    folded.built = true;
+  }
+  return find();
+}
+
+}  // namespace
+
+ReplicaDnsCatalog::ReplicaDnsCatalog(http::Backend& backend, std::string datacenter)
+    : backend_(backend), datacenter_(dns::AsciiLower(datacenter)) {}
+
+Status ReplicaDnsCatalog::CheckDatacenter(std::string_view datacenter) const {
+  if (dns::AsciiEqualsIgnoreCase(datacenter, datacenter_)) return Status::Ok();
+  return NotFound("no datacenter \"" + std::string(datacenter) + "\"");
+}
+
+std::vector<std::string> ReplicaDnsCatalog::ServiceSpellings(const store::CatalogTable& catalog,
+                                                             std::string_view name) const {
+  return FoldedLookup(folded_mutex_, folded_services_, ServicesVersion(catalog),
+                      catalog.instances(), name);
+}
+
+std::vector<std::string> ReplicaDnsCatalog::NodeSpellings(const store::CatalogTable& catalog,
+                                                          std::string_view name) const {
+  return FoldedLookup(folded_mutex_, folded_nodes_, NodesVersion(catalog), catalog.nodes(), name);
+}
+
+Result<std::vector<dns::DnsInstance>> ReplicaDnsCatalog::ServiceInstances(
+    std::string_view datacenter, std::string_view service) const {
+  RETURN_IF_ERROR(CheckDatacenter(datacenter));
+  std::vector<dns::DnsInstance> instances;
+  Result<http::ReadMeta> read =
+      backend_.Read(http::Consistency::kStale, [&](const store::Store& store) {
+        const store::CatalogTable& catalog = store.catalog();
+        for (const std::string& spelling : ServiceSpellings(catalog, service)) {
+          for (const auto& [node_name, service_id] : catalog.InstancesOf(spelling)) {
+            const store::Node* node = catalog.FindNode(node_name);
+            const store::NodeService* found = catalog.FindService(node_name, service_id);
+            if (node == nullptr || found == nullptr) continue;  // the table keeps both
+            dns::DnsInstance instance;
+            instance.node = ToDnsNode(*node);
+            instance.service_address = found->address;
+            instance.port = static_cast<std::uint16_t>(found->port);
+            instance.tags = found->tags;
+            instance.weights = {ClampWeight(found->weights.passing),
+                                ClampWeight(found->weights.warning)};
+            instance.health = InstanceHealth(catalog, node_name, service_id);
+            instances.push_back(std::move(instance));
+          }
+        }
+      });
+  if (!read.ok()) return read.status();
+  return instances;
+}
+
+Result<std::optional<dns::DnsNode>> ReplicaDnsCatalog::Node(std::string_view datacenter,
+                                                            std::string_view node) const {
+  RETURN_IF_ERROR(CheckDatacenter(datacenter));
+  std::optional<dns::DnsNode> out;
+  Result<http::ReadMeta> read =
+      backend_.Read(http::Consistency::kStale, [&](const store::Store& store) {
+        const store::CatalogTable& catalog = store.catalog();
+        // Names that differ only in case are one node to DNS; the first in byte order wins.
+        for (const std::string& spelling : NodeSpellings(catalog, node)) {
+          if (const store::Node* found = catalog.FindNode(spelling)) {
+            out = ToDnsNode(*found);
+            return;
+          }
+        }
+      });
+  if (!read.ok()) return read.status();
+  return out;
+}
+
+}  // namespace roster::server
