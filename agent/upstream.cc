@@ -13,6 +13,13 @@ Upstream::Upstream(std::vector<std::string> servers) : servers_(std::move(server
 
 Upstream::~Upstream() { Shutdown(); }
 
+void Upstream::SetServers(std::vector<std::string> servers) {
+  CHECK(!servers.empty());
+  std::lock_guard<std::mutex> lock(mutex_);
+  servers_ = std::move(servers);
+  current_ = 0;
+}
+
 std::string Upstream::current() const {
   std::lock_guard<std::mutex> lock(mutex_);
   return servers_[current_];
@@ -53,19 +60,21 @@ Result<client::Response> Upstream::Send(const client::Request& request,
                                         std::chrono::milliseconds read_timeout,
                                         std::stop_token stop) {
   std::size_t first = 0;
+  std::vector<std::string> servers;
   {
     std::lock_guard<std::mutex> lock(mutex_);
     first = current_;
+    servers = servers_;
   }
   std::string last_error;
-  for (std::size_t attempt = 0; attempt < servers_.size(); ++attempt) {
-    const std::size_t at = (first + attempt) % servers_.size();
-    Result<client::Response> response = SendTo(servers_[at], request, read_timeout, stop);
+  for (std::size_t attempt = 0; attempt < servers.size(); ++attempt) {
+    const std::size_t at = (first + attempt) % servers.size();
+    Result<client::Response> response = SendTo(servers[at], request, read_timeout, stop);
     if (stop.stop_requested()) return Unavailable("the request was stopped");
     if (response.ok() && response->status != 503) {
       std::lock_guard<std::mutex> lock(mutex_);
-      if (current_ != at) {
-        LOG(INFO) << "agent: now talking to server " << servers_[at];
+      if (current_ != at && at < servers_.size()) {
+        LOG(INFO) << "agent: now talking to server " << servers[at];
         current_ = at;
       }
       return response;
@@ -73,14 +82,14 @@ Result<client::Response> Upstream::Send(const client::Request& request,
     {
       std::lock_guard<std::mutex> lock(mutex_);
       if (shut_down_) return Unavailable("the agent is shutting down");
-      if (servers_.size() > 1) ++failovers_;
+      if (servers.size() > 1) ++failovers_;
     }
-    last_error = servers_[at] + ": " +
+    last_error = servers[at] + ": " +
                  (response.ok() ? "503 " + response->body : response.status().message());
     // Only failures of the remembered server move it on; a concurrent request may
     // already have found a better one.
     std::lock_guard<std::mutex> lock(mutex_);
-    if (current_ == at) current_ = (at + 1) % servers_.size();
+    if (current_ == at && !servers_.empty()) current_ = (at + 1) % servers_.size();
   }
   return Unavailable("no server answered: " + last_error);
 }

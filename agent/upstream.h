@@ -37,6 +37,10 @@ class Upstream {
                                 std::chrono::milliseconds read_timeout,
                                 std::stop_token stop = {});
 
+  // Replaces the server list (a server's own agent learns its HTTP port only once the
+  // HTTP server has bound it).
+  void SetServers(std::vector<std::string> servers);
+
   // The server the next request goes to first.
   std::string current() const;
   // Counts the times a request moved on to another server (for tests and logs).
@@ -49,8 +53,8 @@ class Upstream {
   Result<client::Response> SendTo(const std::string& server, const client::Request& request,
                                   std::chrono::milliseconds read_timeout, std::stop_token stop);
 
-  const std::vector<std::string> servers_;
   mutable std::mutex mutex_;
+  std::vector<std::string> servers_;          // guarded by mutex_
   std::size_t current_ = 0;                   // guarded by mutex_
   std::uint64_t failovers_ = 0;               // guarded by mutex_
   std::set<client::HttpClient*> in_flight_;   // guarded by mutex_
