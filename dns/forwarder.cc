@@ -176,6 +176,9 @@ void Forwarder::Impl::OnAnswer(void* arg, int status, int /*timeouts*/, unsigned
     std::string reply(reinterpret_cast<const char*>(answer), static_cast<std::size_t>(length));
     reply[0] = pending->query[0];
     reply[1] = pending->query[1];
+    // RA: recursion is available to this client through us, whatever the recursor
+    // (perhaps an authoritative server) said.
+    reply[3] = static_cast<char>(reply[3] | 0x80);
     impl->Finish(pending, std::move(reply));
     return;
   }

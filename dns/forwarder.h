@@ -9,7 +9,8 @@
 // REFUSED or NOTIMP is skipped for the next one; an answer with any other rcode
 // (NXDOMAIN included) is the answer. When every recursor failed the client gets
 // SERVFAIL. UDP queries go out over UDP and come back as the recursor sent them, TC
-// included, so the client retries over TCP, which goes out over TCP.
+// included, so the client retries over TCP, which goes out over TCP. A forwarded answer
+// keeps the recursor's flags but gets the client's ID back and RA set.
 //
 // Threads: Forward may be called from any thread. c-ares runs on the forwarder's own
 // thread; `done` callbacks run there (or, when the query is refused at once, on the

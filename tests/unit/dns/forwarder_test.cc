@@ -117,6 +117,7 @@ TEST_CASE("a name of another domain is forwarded, over UDP and over TCP", "[forw
   udp.Send(Encode(Query("web.service.other", kTypeA, 0x5151)));
   const Message over_udp = Parsed(udp.Receive());
   CHECK(over_udp.header.id == 0x5151);  // the client's ID, not c-ares's
+  CHECK(over_udp.header.recursion_available);  // ours to give, though the recursor has none
   CHECK(over_udp.header.rcode == kRcodeNoError);
   CHECK(Texts(over_udp.answers, false) ==
         std::vector<std::string>{"web.service.other. 0 A 10.0.0.7"});
