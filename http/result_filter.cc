@@ -6,16 +6,17 @@ namespace roster::http {
 
 Result<ResultFilter> ResultFilter::Parse(const Query& query) {
   ResultFilter filter;
-  filter.text_ = std::string(query.Get("filter").value_or(""));
-  // >>> FILTER HOOK: parse filter.text_ with the expression language here.
-  if (filter.active()) return InvalidArgument("filter not supported yet");
+  const std::string text(query.Get("filter").value_or(""));
+  if (text.empty()) return filter;
+  Result<FilterExpr> expression = ParseFilter(text);
+  if (!expression.ok()) return expression.status();
+  filter.expression_ = std::make_shared<const FilterExpr>(std::move(*expression));
   return filter;
 }
 
-Status ResultFilter::Apply(Json& /*items*/) const {
+Status ResultFilter::Apply(Json& items) const {
   if (!active()) return Status::Ok();
-  // >>> FILTER HOOK: keep the items that match here (unreachable until Parse accepts).
-  return InvalidArgument("filter not supported yet");
+  return FilterItems(*expression_, items);
 }
 
 }  // namespace roster::http

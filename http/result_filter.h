@@ -4,17 +4,18 @@
 // /v1/catalog/node/:node and node-services filter their Services; /v1/catalog/services
 // filters the instances before it gathers their tags.
 //
-// >>> FILTER HOOK <<< This is the one place where a filter meets the JSON a read is
-// about to return: ResultFilter::Parse (a bad filter is a 400 before the read runs) and
-// ResultFilter::Apply (after the read, before the reply is rendered, so the index is the
-// unfiltered result's, as in Consul). The expression language (http/filter.h) plugs in
-// here; until it does, a non-empty filter is 400 "filter not supported yet".
+// ResultFilter is where a filter meets the JSON a read is about to return: Parse (a bad
+// filter is a 400 before the read runs) and Apply (after the read, before the reply is
+// rendered, so the index is the unfiltered result's, as in Consul). The expression
+// language is http/filter.h's.
 // Thread-safety: immutable once parsed.
 #pragma once
 
+#include <memory>
 #include <string>
 
 #include "base/status.h"
+#include "http/filter.h"
 #include "http/json_mapping.h"
 #include "http/params.h"
 
@@ -25,13 +26,13 @@ class ResultFilter {
   // Reads ?filter. Absent or empty: no filter.
   static Result<ResultFilter> Parse(const Query& query);
 
-  bool active() const { return !text_.empty(); }
+  bool active() const { return expression_ != nullptr; }
   // Keeps the elements of an array, or the members of an object, that match; anything
   // else (null) is left as it is. Without a filter, changes nothing.
   Status Apply(Json& items) const;
 
  private:
-  std::string text_;
+  std::shared_ptr<const FilterExpr> expression_;  // null: no filter
 };
 
 }  // namespace roster::http

@@ -276,13 +276,38 @@ TEST_CASE("?dc names another datacenter: 500 No path to datacenter") {
   CHECK(client.Get("/v1/catalog/nodes?dc=dc1")->status == 200);
 }
 
-TEST_CASE("a filter is refused until the expression language is plugged in") {
+TEST_CASE("?filter keeps the matching items; a bad filter is a 400 before the read") {
   TestServer server;
   auto client = server.Client();
-  auto result = client.Get("/v1/catalog/nodes?filter=Node%20%3D%3D%20n1");
-  CHECK(result->status == 400);
-  CHECK(result->body == "filter not supported yet");
-  CHECK(client.Get("/v1/catalog/nodes?filter=")->status == 200);  // empty: no filter
+  for (const char* body :
+       {R"({"Node":"n1","Address":"10.0.0.1","NodeMeta":{"rack":"r1"},
+            "Service":{"Service":"web","ID":"web-1","Tags":["primary"],"Port":80}})",
+        R"({"Node":"n2","Address":"10.0.0.2","NodeMeta":{"rack":"r2"},
+            "Service":{"Service":"web","ID":"web-2","Tags":["backup"],"Port":81}})"}) {
+    MustRegister(client, body);
+  }
+  auto names = [&](const std::string& target) {
+    auto result = client.Get(target);
+    REQUIRE(result->status == 200);
+    std::vector<std::string> out;
+    for (const auto& item : json::parse(result->body)) out.push_back(item["Node"]);
+    return out;
+  };
+  CHECK(names("/v1/catalog/nodes?filter=Node%20%3D%3D%20n1") == std::vector<std::string>{"n1"});
+  CHECK(names("/v1/catalog/nodes?filter=Meta.rack%20%21%3D%20r1") ==
+        std::vector<std::string>{"n2"});
+  CHECK(names("/v1/catalog/service/web?filter=primary%20in%20ServiceTags") ==
+        std::vector<std::string>{"n1"});
+  auto health = client.Get("/v1/health/service/web?filter=Service.Port%20%3D%3D%2081");
+  REQUIRE(health->status == 200);
+  const json entries = json::parse(health->body);
+  REQUIRE(entries.size() == 1);
+  CHECK(entries[0]["Node"]["Node"] == "n2");
+  CHECK(names("/v1/catalog/nodes?filter=").size() >= 2);  // empty: no filter
+
+  auto bad = client.Get("/v1/catalog/nodes?filter=Node%20%3D%3D");
+  CHECK(bad->status == 400);
+  CHECK(bad->body.find("Failed to create boolean expression evaluator") != std::string::npos);
 }
 
 // GET on its own thread, so the test can write while it waits.
