@@ -91,8 +91,13 @@ SessionClient::SessionClient(std::string address, std::chrono::milliseconds read
     : address_(std::move(address)), http_(address_, read_timeout) {}
 
 Result<std::string> SessionClient::CreateSession(const SessionOptions& options) {
+  // No node checks: a session bound to serfHealth can be ended whenever the leader
+  // judges this node failed, which the holder cannot see coming. TTL alone gives the
+  // holder a deadline it can keep (docs/cli.md, "Why no renewal for a TTL").
   const json body = {{"Name", options.name},
                      {"TTL", GoDuration(options.ttl)},
+                     {"NodeChecks", json::array()},
+                     {"Checks", json::array()},
                      {"Behavior", options.behavior},
                      {"LockDelay", GoDuration(options.lock_delay)}};
   Result<client::Response> response = http_.Put("/v1/session/create", body.dump());
