@@ -2,6 +2,7 @@
 #include <filesystem>
 
 #include "agent/agent.h"
+#include "agent/config_dir.h"
 #include "agent/local_state.h"
 #include "base/clock.h"
 #include "tests/unit/server/temp_dir.h"
@@ -152,6 +153,25 @@ TEST_CASE("Only a status change syncs at once; an output change waits", "[agent]
   state.UpdateCheck("c", HealthStatus::kPassing, "up");
   CHECK(changes == 2);
   CHECK(state.PlanChanges().checks.size() == 1);
+}
+
+TEST_CASE("Config files hold services and checks in Consul's forms", "[agent][config]") {
+  ConfigDefinitions definitions;
+  REQUIRE(ParseConfigFile("web.json",
+                          R"({"service": {"name": "web", "port": 8080,
+                               "check": {"http": "http://127.0.0.1:8080/", "interval": "10s"}},
+                              "checks": [{"name": "up", "ttl": "30s"}]})",
+                          &definitions)
+              .ok());
+  REQUIRE(definitions.services.size() == 1);
+  CHECK(definitions.services[0].service.id == "web");
+  REQUIRE(definitions.services[0].checks.size() == 1);
+  CHECK(definitions.services[0].checks[0].check.type == "http");
+  REQUIRE(definitions.checks.size() == 1);
+  CHECK(definitions.checks[0].check.type == "ttl");
+  Status bad = ParseConfigFile("bad.json", R"({"service": {"port": 1}})", &definitions);
+  CHECK(bad.code() == StatusCode::kInvalidArgument);
+  CHECK(bad.message() == "bad.json: Missing service name");
 }
 
 }  // namespace
