@@ -7,7 +7,7 @@ CMAKE_FLAGS ?=
 # What the sanitizer run builds: the unit-test binaries and the simulator.
 SANITIZE_TARGETS = base_test consensus_test store_test dns_test server_test http_test agent_test cli_test sim_test roster-sim
 
-.PHONY: all setup build dev sim test sanitize bench bench-etcd bench-coord format clean
+.PHONY: all setup build dev sim test sanitize bench bench-etcd bench-coord bench-agents bench-dns format clean
 
 all: build
 
@@ -45,6 +45,14 @@ bench-etcd: build
 # Lock hand-off and watch fan-out on 3 servers (bench/coord-bench.sh; QUICK=1 for a smoke run).
 bench-coord: build
 	ROSTER_BIN=$(BUILD)/bin/roster COORD_BENCH=$(BUILD)/bin/coord_bench bench/coord-bench.sh
+
+# 1,000-5,000 simulated agents heartbeating to 3 servers (bench/agents-bench.sh; QUICK=1 for a smoke run).
+bench-agents: build
+	ROSTER_BIN=$(BUILD)/bin/roster AGENTS_SIM=$(BUILD)/bin/agents_sim bench/agents-bench.sh
+
+# Roster's DNS vs dnsmasq and unbound under dnsperf (bench/dns-vs-peers.sh; QUICK=1 for a smoke run).
+bench-dns: build
+	ROSTER_BIN=$(BUILD)/bin/roster bench/dns-vs-peers.sh
 
 format:
 	@git ls-files '*.h' '*.cc' | xargs clang-format -i
