@@ -7,33 +7,11 @@
 #include <string>
 #include <utility>
 
+#include "http/agent_json.h"
 #include "http/handlers.h"
 #include "http/liveness_params.h"
 
 namespace roster::http {
-namespace {
-
-// serf's Member as Consul's api.AgentMember shows it, with the protocol numbers of a
-// Consul 1.x agent.
-Json MemberJson(const AgentMember& member) {
-  Json tags = Json::object();
-  for (const auto& [key, value] : member.tags) tags[key] = value;
-  Json json = Json::object();
-  json["Name"] = member.name;
-  json["Addr"] = member.address;
-  json["Port"] = member.port;
-  json["Tags"] = std::move(tags);
-  json["Status"] = member.status;
-  json["ProtocolMin"] = 1;
-  json["ProtocolMax"] = 5;
-  json["ProtocolCur"] = 2;
-  json["DelegateMin"] = 2;
-  json["DelegateMax"] = 5;
-  json["DelegateCur"] = 4;
-  return json;
-}
-
-}  // namespace
 
 Reply HandleNodeHeartbeat(const HandlerContext& context, const ApiRequest& request) {
   if (std::optional<Reply> wrong_dc = CheckDatacenter(context, request.query)) return *wrong_dc;
@@ -59,9 +37,7 @@ Reply HandleNodeLeave(const HandlerContext& context, const ApiRequest& request) 
 Reply HandleMembers(const HandlerContext& context, const ApiRequest& request) {
   Result<std::vector<AgentMember>> members = context.backend.Members();
   if (!members.ok()) return StatusReply(members.status());
-  Json list = Json::array();
-  for (const AgentMember& member : *members) list.push_back(MemberJson(member));
-  return JsonReply(list, request.query.Has("pretty"));
+  return JsonReply(AgentMembersJson(*members), request.query.Has("pretty"));
 }
 
 }  // namespace roster::http

@@ -44,6 +44,10 @@ namespace roster::server {
 
 namespace internal {
 
+// How long a request forwarded to the leader (a write, a renewal, a batch of heartbeats)
+// waits for its answer before it is sent again, to the leader of the moment.
+inline constexpr std::int64_t kForwardTimeoutMs = 5000;
+
 // The steady-clock time point of a SystemClock::NowMs() value, for condition waits.
 inline std::chrono::steady_clock::time_point SteadyAt(std::int64_t ms) {
   return std::chrono::steady_clock::time_point(std::chrono::milliseconds(ms));
@@ -274,6 +278,10 @@ class Node final : public http::Backend {
 
   // Loop: node liveness (node_liveness.cc).
   void FlushHeartbeats();
+  // Heartbeat and LeaveNode: enqueue `request` for the loop and wait for its status.
+  Status RunHeartbeatRequest(HeartbeatRequest request);
+  // A backend call's wait for the loop to answer what it queued at `queued_ms`.
+  Status WaitForLoop(Waiter& waiter, std::int64_t queued_ms);
   void RetryForwardedHeartbeats(std::int64_t now_ms, consensus::NodeId leader);
   void HeartbeatOnLeader(const HeartbeatRequest& request, std::int64_t now_ms);
   void CompleteHeartbeat(HeartbeatRequest& request, const Status& status);

@@ -21,7 +21,7 @@ namespace {
 
 // As for renewals: a batch the leader has not acknowledged by then is sent again
 // (repeating a heartbeat or a leave is harmless).
-constexpr std::int64_t kForwardTimeoutMs = 5000;
+using internal::kForwardTimeoutMs;
 // This server's own heartbeats: often enough that a couple may be lost within the
 // failure timeout, at most as often as the agents' ~2 s.
 constexpr std::int64_t kSelfHeartbeatIntervalMsMax = 2000;
@@ -36,43 +36,29 @@ bool IsCommandType(std::string_view data, store::CommandType type) {
 
 // ---- Backend -------------------------------------------------------------------------
 
-Result<http::NodeHeartbeatReply> Node::Heartbeat(const http::NodeHeartbeat& heartbeat) {
+// Hands a heartbeat or a leave to the loop and waits for its answer.
+Status Node::RunHeartbeatRequest(HeartbeatRequest request) {
   auto waiter = std::make_shared<Waiter>();
   const std::int64_t now = clock_.NowMs();
-  HeartbeatRequest request;
-  request.heartbeat = heartbeat;
   request.waiter = waiter;
   request.deadline_ms = now + options_.leader_wait_ms;
   Enqueue(Work{std::move(request)});
-  // The loop answers by the deadline, or once a batch forwarded just before it has had
-  // its answer or its time-out.
-  if (!waiter->WaitUntil(
-          internal::SteadyAt(now + options_.leader_wait_ms + kForwardTimeoutMs + 1000))) {
-    return Unavailable("No cluster leader");
-  }
-  std::lock_guard<std::mutex> lock(waiter->mutex);
-  if (!waiter->status.ok()) return waiter->status;
+  return WaitForLoop(*waiter, now);
+}
+
+Result<http::NodeHeartbeatReply> Node::Heartbeat(const http::NodeHeartbeat& heartbeat) {
+  HeartbeatRequest request;
+  request.heartbeat = heartbeat;
+  RETURN_IF_ERROR(RunHeartbeatRequest(std::move(request)));
   return http::NodeHeartbeatReply{.failure_timeout_ms = options_.failure_timeout_ms};
 }
 
 Status Node::LeaveNode(const std::string& node) {
   // First the leader forgets the node's timers and lists it as left, so that its
   // failure timer cannot mark it critical meanwhile; then the deregistration commits.
-  auto waiter = std::make_shared<Waiter>();
-  const std::int64_t now = clock_.NowMs();
   HeartbeatRequest request;
   request.leave = node;
-  request.waiter = waiter;
-  request.deadline_ms = now + options_.leader_wait_ms;
-  Enqueue(Work{std::move(request)});
-  if (!waiter->WaitUntil(
-          internal::SteadyAt(now + options_.leader_wait_ms + kForwardTimeoutMs + 1000))) {
-    return Unavailable("No cluster leader");
-  }
-  {
-    std::lock_guard<std::mutex> lock(waiter->mutex);
-    if (!waiter->status.ok()) return waiter->status;
-  }
+  RETURN_IF_ERROR(RunHeartbeatRequest(std::move(request)));
   Result<http::WriteOutcome> removed =
       Apply(store::Encode(store::CatalogDeregister{.node = node, .check_id = ""}));
   return removed.ok() ? Status::Ok() : removed.status();

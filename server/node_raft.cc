@@ -11,7 +11,7 @@
 namespace roster::server {
 namespace {
 
-constexpr std::int64_t kForwardTimeoutMs = 5000;
+using internal::kForwardTimeoutMs;
 
 }  // namespace
 

@@ -22,7 +22,7 @@ namespace {
 
 // As for forwarded writes (node_raft.cc): a leader that has not answered by then is
 // asked again (a renewal, unlike a write, is safe to repeat).
-constexpr std::int64_t kForwardTimeoutMs = 5000;
+using internal::kForwardTimeoutMs;
 constexpr std::int64_t kRegistrationRetryMs = 1000;
 
 // Consul's SessionTTLMultiplier: a session never ends before its TTL, and a renewal
@@ -49,14 +49,20 @@ Result<store::Session> Node::RenewSession(const std::string& id) {
   renewal.waiter = waiter;
   renewal.deadline_ms = now + options_.leader_wait_ms;
   Enqueue(Work{std::move(renewal)});
-  // The loop answers by the deadline, or once a renewal forwarded just before it has
-  // had its answer or its time-out.
-  if (!waiter->WaitUntil(internal::SteadyAt(now + options_.leader_wait_ms + kForwardTimeoutMs + 1000))) {
+  RETURN_IF_ERROR(WaitForLoop(*waiter, now));
+  std::lock_guard<std::mutex> lock(waiter->mutex);
+  return waiter->session;
+}
+
+// The loop answers a request queued at `queued_ms` by its deadline (leader_wait_ms), or
+// once a request forwarded just before it has had its answer or its time-out.
+Status Node::WaitForLoop(Waiter& waiter, std::int64_t queued_ms) {
+  if (!waiter.WaitUntil(internal::SteadyAt(queued_ms + options_.leader_wait_ms +
+                                           kForwardTimeoutMs + 1000))) {
     return Unavailable("No cluster leader");
   }
-  std::lock_guard<std::mutex> lock(waiter->mutex);
-  if (!waiter->status.ok()) return waiter->status;
-  return waiter->session;
+  std::lock_guard<std::mutex> lock(waiter.mutex);
+  return waiter.status;
 }
 
 // ---- Loop: renewals --------------------------------------------------------------------
