@@ -16,10 +16,9 @@ import unittest
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "integration"))
 
-from cluster import ClusterTestCase, Server, free_ports, roster_binary, wait_for  # noqa: E402
+from cluster import ClusterTestCase  # noqa: E402
 import python_consul_steps  # noqa: E402
 
-AGENT_START_TIMEOUT_S = 20.0
 NPM_TIMEOUT_S = 180
 NODE_TIMEOUT_S = 120
 
@@ -43,20 +42,7 @@ class ConsulClientsTest(ClusterTestCase):
 
     def setUp(self):
         self.cluster = self.start_cluster(3)
-        [http_port] = free_ports(1)
-        data_dir = os.path.join(self.cluster.base_dir, "client-host")
-        joins = []
-        for server in self.cluster.servers:
-            joins += ["-join", f"127.0.0.1:{server.http_port}"]
-        command = [roster_binary(), "agent", "-node", "client-host", "-data-dir", data_dir,
-                   "-bind", "127.0.0.1", "-http-port", str(http_port)] + joins
-        self.agent = Server("client-host", command, data_dir,
-                            os.path.join(self.cluster.base_dir, "client-host.log"), http_port,
-                            None)
-        self.cluster.servers.append(self.agent)  # stopped, and its log shown, with them
-        self.agent.start()
-        wait_for(lambda: self.agent.request("GET", "/v1/agent/self").status == 200,
-                 AGENT_START_TIMEOUT_S, "the agent to answer")
+        self.agent = self.start_agent(self.cluster, "client-host")
 
     def test_python3_consul(self):
         python_consul_steps.run("127.0.0.1", self.agent.http_port,

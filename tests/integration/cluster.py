@@ -43,6 +43,7 @@ HTTP_TIMEOUT_S = 10.0
 ELECTION_TIMEOUT_S = 10.0  # election timeouts are 0.5-1 s; this is generous
 BOOTSTRAP_TIMEOUT_S = 20.0  # servers find each other by retrying joins, then elect
 STOP_TIMEOUT_S = 10.0
+AGENT_START_TIMEOUT_S = 20.0
 LOG_TAIL_LINES = 40
 POLL_INTERVAL_S = 0.02
 
@@ -242,6 +243,16 @@ class Server:
     def running(self):
         return self._process is not None and self._process.poll() is None
 
+    def expect_exit(self):
+        """The test asked the process to exit by other means than a signal (an agent
+        told to `roster leave`): its exit is not reported as a crash."""
+        self.note("expecting the exit of")
+        self._exit_expected = True
+
+    def wait_exited(self, timeout_s=STOP_TIMEOUT_S):
+        """Its exit status once it has exited; raises subprocess.TimeoutExpired."""
+        return self._process.wait(timeout=timeout_s)
+
     def kill(self):
         """kill -9: no chance to flush or say goodbye."""
         self._signal_and_reap(signal.SIGKILL)
@@ -368,8 +379,19 @@ def is_acknowledged(response):
     return response.status == 200 and response.body.strip() == b"true"
 
 
+def agent_command(name, data_dir, http_port, join_servers, extra_arguments=()):
+    """`roster agent -node NAME` on 127.0.0.1, joined to `join_servers` (by HTTP address,
+    in that order: the agent talks to the first one that answers)."""
+    joins = [word for server in join_servers
+             for word in ("-join", f"127.0.0.1:{server.http_port}")]
+    return ([roster_binary(), "agent", "-node", name, "-data-dir", data_dir,
+             "-bind", "127.0.0.1", "-http-port", str(http_port)] + joins +
+            list(extra_arguments))
+
+
 class Cluster:
-    """`size` servers that join each other (or one `roster dev`), in one temp dir."""
+    """`size` servers that join each other (or one `roster dev`), in one temp dir, and the
+    agents started beside them (`agents`: Servers without a server port)."""
 
     def __init__(self, size=3, dev=False, extra_arguments=(), data_root=None):
         """`data_root`: where the servers' data dirs go (default: the cluster's temp dir,
@@ -381,6 +403,7 @@ class Cluster:
         http_ports, server_ports, dns_ports = ports[:size], ports[size:2 * size], ports[2 * size:]
         joins = [word for port in server_ports for word in ("-join", f"127.0.0.1:{port}")]
         self.servers = []
+        self.agents = []
         for number in range(size):
             name = "dev" if dev else f"s{number + 1}"
             data_dir = os.path.join(data_root or self.base_dir, name)
@@ -400,6 +423,25 @@ class Cluster:
     def start(self):
         for server in self.servers:
             server.start()
+
+    def add_agent(self, name, join_order=None, extra_arguments=()):
+        """Starts `roster agent -node NAME` (data dir and log beside the servers') joined to
+        the servers in `join_order` (default: all of them, s1 first); returns its Server,
+        which is stopped, shown on failure and removed with the servers. The caller waits
+        for it to answer (ClusterTestCase.start_agent does)."""
+        [http_port] = free_ports(1)
+        data_dir = os.path.join(self.base_dir, name)
+        command = agent_command(name, data_dir, http_port, join_order or self.servers,
+                                extra_arguments)
+        agent = Server(name, command, data_dir, os.path.join(self.base_dir, f"{name}.log"),
+                       http_port, None)
+        self.agents.append(agent)
+        agent.start()
+        return agent
+
+    def processes(self):
+        """The servers, then the agents."""
+        return self.servers + self.agents
 
     def running(self):
         return [server for server in self.servers if server.running()]
@@ -432,15 +474,15 @@ class Cluster:
         return [server for server in self.running() if server is not leader]
 
     def kill_all(self):
-        for server in self.servers:
+        for server in self.processes():
             server.kill()
 
     def stop_all(self):
-        for server in self.servers:
+        for server in reversed(self.processes()):  # agents first: they leave cleanly
             server.stop()
 
     def print_log_tails(self):
-        for server in self.servers:
+        for server in self.processes():
             report(f"---- last {LOG_TAIL_LINES} lines of {server.name}'s log "
                    f"({server.log_path}) ----")
             try:
@@ -607,6 +649,14 @@ class ClusterTestCase(unittest.TestCase):
         return self._start(Cluster(1, dev=True, extra_arguments=extra_arguments,
                                    data_root=data_root)).servers[0]
 
+    def start_agent(self, cluster, name, join_order=None, extra_arguments=(),
+                    timeout_s=AGENT_START_TIMEOUT_S):
+        """Cluster.add_agent, then waits until the agent answers /v1/agent/self."""
+        agent = cluster.add_agent(name, join_order, extra_arguments)
+        wait_for(lambda: agent.request("GET", "/v1/agent/self").status == 200, timeout_s,
+                 lambda: f"agent {name} to answer\n{agent.log_tail()}")
+        return agent
+
     def _start(self, cluster):
         self._clusters.append(cluster)
         self.addCleanup(self._assert_no_server_exited, cluster)
@@ -615,7 +665,7 @@ class ClusterTestCase(unittest.TestCase):
         return cluster
 
     def _assert_no_server_exited(self, cluster):
-        exited = {server.name: server.exited_by_itself() for server in cluster.servers
+        exited = {server.name: server.exited_by_itself() for server in cluster.processes()
                   if server.exited_by_itself() is not None}
         self.assertEqual(exited, {}, "servers exited on their own (name: exit status)")
 

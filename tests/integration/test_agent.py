@@ -8,12 +8,10 @@ registers nothing."""
 
 import http.server
 import json
-import os
 import threading
 import unittest
 
-from cluster import (ClusterTestCase, Server, free_ports, roster_binary, wait_for,
-                     TRANSPORT_ERRORS)
+from cluster import ClusterTestCase, wait_for
 
 SYNC_TIMEOUT_S = 10.0
 # serfHealth turns critical after the failure timeout (10 s) without heartbeats.
@@ -52,28 +50,9 @@ class AgentClusterTest(ClusterTestCase):
     def setUp(self):
         self.cluster = self.start_cluster(3)
         self.servers = self.cluster.servers
-        self.agents = [self.start_agent(f"a{number + 1}") for number in range(3)]
-        for agent in self.agents:
-            wait_for(lambda agent=agent: agent.request("GET", "/v1/agent/self").status == 200,
-                     SYNC_TIMEOUT_S, f"{agent.name} to answer")
+        self.agents = [self.start_agent(self.cluster, f"a{number + 1}") for number in range(3)]
         self.health = FlippableHealthEndpoint()
         self.addCleanup(self.health.close)
-
-    def start_agent(self, name, join_order=None):
-        """An agent whose -join list names the servers in `join_order` (default s1, s2, s3)."""
-        [http_port] = free_ports(1)
-        data_dir = os.path.join(self.cluster.base_dir, name)
-        joins = []
-        for server in join_order or self.servers:
-            joins += ["-join", f"127.0.0.1:{server.http_port}"]
-        command = [roster_binary(), "agent", "-node", name, "-data-dir", data_dir,
-                   "-bind", "127.0.0.1", "-http-port", str(http_port)] + joins
-        agent = Server(name, command, data_dir, os.path.join(self.cluster.base_dir, f"{name}.log"),
-                       http_port, None)
-        # Stopped and shown with the servers (logs on failure, files removed after).
-        self.cluster.servers.append(agent)
-        agent.start()
-        return agent
 
     def register_web(self, agent, service_id):
         body = {"Name": "web", "ID": service_id, "Port": 8080, "Tags": ["v1"],
@@ -96,7 +75,7 @@ class AgentClusterTest(ClusterTestCase):
         return sorted(entry["Node"]["Node"] for entry in response.json())
 
     def wait_everywhere(self, predicate, what, timeout_s=SYNC_TIMEOUT_S):
-        for server in self.servers[:3]:
+        for server in self.servers:
             if server.running():
                 wait_for(lambda server=server: predicate(server), timeout_s,
                          f"{what} on {server.name}")
