@@ -646,8 +646,12 @@ class ClusterTestCase(unittest.TestCase):
 
     def start_dev_server(self, data_root=None, extra_arguments=()):
         """Starts `roster dev` and waits until it leads itself; returns its Server."""
+        return self.start_dev_cluster(data_root, extra_arguments).servers[0]
+
+    def start_dev_cluster(self, data_root=None, extra_arguments=()):
+        """start_dev_server, returning the Cluster (to start agents beside it)."""
         return self._start(Cluster(1, dev=True, extra_arguments=extra_arguments,
-                                   data_root=data_root)).servers[0]
+                                   data_root=data_root))
 
     def start_agent(self, cluster, name, join_order=None, extra_arguments=(),
                     timeout_s=AGENT_START_TIMEOUT_S):
