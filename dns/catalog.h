@@ -15,12 +15,28 @@
 #include <vector>
 
 #include "base/status.h"
+#include "store/health.h"
 
 namespace roster::dns {
 
 // An instance's health, aggregated over its node's and its own checks: the worst of
 // them, with maintenance counting as critical (consul-api.md §5.3, "Health filter").
 enum class DnsHealth : std::uint8_t { kPassing, kWarning, kCritical };
+
+// The store's aggregated status of an instance's checks (store/health.h, the one place
+// the rule is written) as DNS sees it: maintenance leaves an instance out like critical.
+inline DnsHealth DnsHealthOf(store::AggregatedStatus status) {
+  switch (status) {
+    case store::AggregatedStatus::kPassing:
+      return DnsHealth::kPassing;
+    case store::AggregatedStatus::kWarning:
+      return DnsHealth::kWarning;
+    case store::AggregatedStatus::kCritical:
+    case store::AggregatedStatus::kMaintenance:
+      break;
+  }
+  return DnsHealth::kCritical;
+}
 
 // Consul's Weights: the SRV weight of an instance by its health.
 struct DnsWeights {

@@ -19,32 +19,19 @@ store::Index NodesVersion(const store::CatalogTable& catalog) {
   return std::max(catalog.NodesIndex(), catalog.indexes().node_extinction);
 }
 
-dns::DnsHealth Worse(dns::DnsHealth a, dns::DnsHealth b) { return std::max(a, b); }
-
-dns::DnsHealth HealthOf(const store::HealthCheck& check) {
-  if (store::IsMaintenanceCheck(check.check_id)) return dns::DnsHealth::kCritical;
-  switch (check.status) {
-    case store::HealthStatus::kPassing:
-      return dns::DnsHealth::kPassing;
-    case store::HealthStatus::kWarning:
-      return dns::DnsHealth::kWarning;
-    case store::HealthStatus::kCritical:
-      return dns::DnsHealth::kCritical;
-  }
-  return dns::DnsHealth::kCritical;
-}
-
-// The worst of the node's checks and the checks of service `service_id` on it.
+// The worst of the node's checks and the checks of service `service_id` on it, by the
+// store's aggregation rule (maintenance counts as critical to DNS).
 dns::DnsHealth InstanceHealth(const store::CatalogTable& catalog, std::string_view node,
                               std::string_view service_id) {
-  dns::DnsHealth health = dns::DnsHealth::kPassing;
+  store::AggregatedStatus status = store::AggregatedStatus::kPassing;
   const auto checks = catalog.checks().find(node);
-  if (checks == catalog.checks().end()) return health;
-  for (const auto& [check_id, check] : checks->second) {
-    if (!check.service_id.empty() && check.service_id != service_id) continue;
-    health = Worse(health, HealthOf(check));
+  if (checks != catalog.checks().end()) {
+    for (const auto& [check_id, check] : checks->second) {
+      if (!check.service_id.empty() && check.service_id != service_id) continue;
+      status = store::WithCheck(status, check.check_id, check.status);
+    }
   }
-  return health;
+  return dns::DnsHealthOf(status);
 }
 
 dns::DnsNode ToDnsNode(const store::Node& node) {

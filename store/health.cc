@@ -1,5 +1,7 @@
 #include "store/health.h"
 
+#include <algorithm>
+
 namespace roster::store {
 
 std::string_view AggregatedStatusName(AggregatedStatus status) {
@@ -21,17 +23,23 @@ bool IsMaintenanceCheck(std::string_view check_id) {
          check_id.starts_with(kServiceMaintenanceCheckPrefix);
 }
 
-AggregatedStatus AggregateStatus(const std::vector<HealthCheck>& checks) {
-  bool warning = false;
-  bool critical = false;
-  for (const HealthCheck& check : checks) {
-    if (IsMaintenanceCheck(check.check_id)) return AggregatedStatus::kMaintenance;
-    warning = warning || check.status == HealthStatus::kWarning;
-    critical = critical || check.status == HealthStatus::kCritical;
+AggregatedStatus WithCheck(AggregatedStatus so_far, std::string_view check_id,
+                           HealthStatus status) {
+  AggregatedStatus check = AggregatedStatus::kPassing;
+  if (IsMaintenanceCheck(check_id)) {
+    check = AggregatedStatus::kMaintenance;
+  } else if (status == HealthStatus::kCritical) {
+    check = AggregatedStatus::kCritical;
+  } else if (status == HealthStatus::kWarning) {
+    check = AggregatedStatus::kWarning;
   }
-  if (critical) return AggregatedStatus::kCritical;
-  if (warning) return AggregatedStatus::kWarning;
-  return AggregatedStatus::kPassing;
+  return std::max(so_far, check);
+}
+
+AggregatedStatus AggregateStatus(const std::vector<HealthCheck>& checks) {
+  AggregatedStatus status = AggregatedStatus::kPassing;
+  for (const HealthCheck& check : checks) status = WithCheck(status, check.check_id, check.status);
+  return status;
 }
 
 }  // namespace roster::store

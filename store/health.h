@@ -35,4 +35,10 @@ bool IsMaintenanceCheck(std::string_view check_id);
 
 AggregatedStatus AggregateStatus(const std::vector<HealthCheck>& checks);
 
+// `so_far` with one more check counted: the worse of the two by the order above. The
+// fold behind AggregateStatus, for callers that walk checks without collecting them
+// (the DNS catalogs of servers and agents).
+AggregatedStatus WithCheck(AggregatedStatus so_far, std::string_view check_id,
+                           HealthStatus status);
+
 }  // namespace roster::store
