@@ -1,7 +1,8 @@
 // roster agent: the per-host agent (docs/agent.md). Serves /v1/agent/* from its local
-// state, forwards every other request to a server of its -join list, runs the checks,
-// syncs the catalog and heartbeats until SIGINT or SIGTERM, on which it leaves the
-// cluster (Consul's default for client agents) and exits.
+// state, forwards every other request to a server of its -join list, answers DNS from
+// its cache of stale server reads (agent/dns_catalog.h), runs the checks, syncs the
+// catalog and heartbeats until SIGINT or SIGTERM, on which it leaves the cluster
+// (Consul's default for client agents) and exits.
 #include <signal.h>
 #include <unistd.h>
 
@@ -13,9 +14,13 @@
 
 #include "agent/agent.h"
 #include "agent/config_dir.h"
+#include "agent/dns_catalog.h"
+#include "base/check.h"
 #include "base/clock.h"
 #include "base/logging.h"
 #include "cli/commands.h"
+#include "cli/dns_config_file.h"
+#include "cli/dns_flags.h"
 #include "cli/flags.h"
 #include "http/server.h"
 
@@ -27,14 +32,29 @@ const std::set<std::string> kAgentValueFlags = {"node",       "data-dir",  "bind
                                                 "log-level",  "node-meta", "datacenter"};
 const std::set<std::string> kAgentBoolFlags = {"h", "help", "enable-script-checks"};
 
+std::set<std::string> ValueFlags() {
+  std::set<std::string> flags = kAgentValueFlags;
+  flags.insert(DnsValueFlags().begin(), DnsValueFlags().end());
+  return flags;
+}
+
+std::set<std::string> BoolFlags() {
+  std::set<std::string> flags = kAgentBoolFlags;
+  flags.insert(DnsBoolFlags().begin(), DnsBoolFlags().end());
+  return flags;
+}
+
 void PrintAgentUsage() {
   std::fprintf(stderr,
                "usage: roster agent -data-dir DIR -join SERVER_HTTP_ADDR [-join ...]\n"
                "         [-node NAME] [-bind ADDR] [-http-port 8500] [-config-dir DIR]\n"
                "         [-enable-script-checks] [-node-meta KEY:VALUE ...]\n"
                "         [-datacenter dc1] [-log-level debug|info|warn|error]\n"
+               "%s"
                "  -join takes the servers' HTTP addresses (host:port), repeated or\n"
-               "  comma-separated; -http-port 0 picks a free port and prints it.\n");
+               "  comma-separated; -http-port 0 and -dns-port 0 pick a free port and print it.\n"
+               "  DNS settings may also come from the -config-dir files (docs/dns.md).\n",
+               kDnsUsage);
 }
 
 std::string Hostname() {
@@ -110,7 +130,7 @@ int WaitForStopSignal() {
 }  // namespace
 
 int RunAgent(const std::vector<std::string>& args) {
-  Result<Flags> flags = Flags::Parse(args, kAgentValueFlags, kAgentBoolFlags);
+  Result<Flags> flags = Flags::Parse(args, ValueFlags(), BoolFlags());
   if (!flags.ok()) {
     std::fprintf(stderr, "roster: %s\n", flags.status().message().c_str());
     PrintAgentUsage();
@@ -120,12 +140,28 @@ int RunAgent(const std::vector<std::string>& args) {
     PrintAgentUsage();
     return 0;
   }
+  if (flags->Has("config-dir")) {
+    // The files' DNS settings, under the command line's flags.
+    Result<FileFlags> file_flags = LoadDnsConfigFiles({flags->Get("config-dir")});
+    if (!file_flags.ok()) {
+      std::fprintf(stderr, "roster: -config-dir: %s\n", file_flags.status().message().c_str());
+      return 2;
+    }
+    flags = Flags::Parse(WithFileFlags(*file_flags, *flags, args), ValueFlags(), BoolFlags());
+    CHECK(flags.ok()) << flags.status().message();  // the files' flags are known ones
+  }
   SetLogLevel(LevelOf(flags->Get("log-level", "info")));
   int http_port = 8500;
   Result<agent::AgentOptions> options = ParseAgentOptions(*flags, &http_port);
   if (!options.ok()) {
     std::fprintf(stderr, "roster: %s\n", options.status().message().c_str());
     PrintAgentUsage();
+    return 2;
+  }
+  // DNS listens where the HTTP API does: on loopback, for this host's applications.
+  Result<DnsFlags> dns_flags = ParseDnsFlags(*flags, "127.0.0.1");
+  if (!dns_flags.ok()) {
+    std::fprintf(stderr, "roster: %s\n", dns_flags.status().message().c_str());
     return 2;
   }
   // Block the signals before any thread starts so only sigwait sees them; a leave
@@ -162,11 +198,19 @@ int RunAgent(const std::vector<std::string>& args) {
     return 1;
   }
   (*local_agent)->Start();
+  agent::AgentDnsCatalog dns_catalog((*local_agent)->upstream(), clock, options->datacenter);
+  Result<RunningDns> dns = StartDns(*dns_flags, dns_catalog, options->datacenter, clock);
+  if (!dns.ok()) {
+    std::fprintf(stderr, "roster: cannot start DNS: %s\n", dns.status().message().c_str());
+    http_server.Stop();
+    (*local_agent)->Stop();
+    return 1;
+  }
   std::printf("Roster agent \"%s\" (id %s)\n  HTTP API:  http://127.0.0.1:%d\n"
-              "  servers:   %s\n  data dir:  %s\n",
+              "  DNS:       %s\n  servers:   %s\n  data dir:  %s\n",
               options->node_name.c_str(), (*local_agent)->identity().id.c_str(),
-              http_server.port(), (*local_agent)->upstream().current().c_str(),
-              options->data_dir.c_str());
+              http_server.port(), dns->banner.c_str(),
+              (*local_agent)->upstream().current().c_str(), options->data_dir.c_str());
   std::fflush(stdout);
   const int signal_number = WaitForStopSignal();
   LOG(INFO) << "received signal " << signal_number << ", shutting down";
@@ -174,6 +218,8 @@ int RunAgent(const std::vector<std::string>& args) {
     Status left = (*local_agent)->Leave();
     if (!left.ok()) LOG(WARNING) << "agent: could not leave the cluster: " << left.message();
   }
+  if (dns->server != nullptr) dns->server->Stop();
+  dns_catalog.Stop();
   http_server.Stop();
   (*local_agent)->Stop();
   return 0;

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <limits>
 
+#include "base/logging.h"
 #include "http/params.h"
 
 namespace roster::cli {
@@ -156,6 +157,31 @@ Result<DnsFlags> ParseDnsFlags(const Flags& flags, const std::string& bind_addre
   }
   out.options = std::move(options);
   return out;
+}
+
+Result<RunningDns> StartDns(const DnsFlags& flags, const dns::DnsCatalog& catalog,
+                            const std::string& datacenter, const Clock& clock) {
+  RunningDns running;
+  if (!flags.options.has_value()) {
+    running.banner = "off (-dns-port -1)";
+    return running;
+  }
+  dns::DnsServerOptions options = *flags.options;
+  options.dns.datacenter = datacenter;
+  Result<std::unique_ptr<dns::DnsServer>> started = dns::DnsServer::Start(options, catalog, clock);
+  if (!started.ok()) {
+    if (flags.port_explicit) return started.status();
+    // The default port is taken (another server or agent on this host): run without DNS.
+    LOG(WARNING) << "DNS is off: " << started.status().message()
+                 << " (pass -dns-port to choose a port, or -dns-port -1)";
+    running.banner = "off (port " + std::to_string(options.listener.port) + " taken)";
+    return running;
+  }
+  running.server = std::move(started).value();
+  running.banner = options.listener.bind_address + ":" + std::to_string(running.server->port()) +
+                   " (udp, tcp), domains " + running.server->config().domain +
+                   (options.dns.alt_domain.empty() ? "" : " and " + options.dns.alt_domain);
+  return running;
 }
 
 }  // namespace roster::cli

@@ -1,16 +1,19 @@
-// The DNS flags of `roster server` and `roster dev` (and, later, `roster agent`): Consul's
+// The DNS flags of `roster server`, `roster dev` and `roster agent`: Consul's
 // -dns-port, -domain, -alt-domain and -recursor, and one -dns-<key> flag per key of
-// Consul's dns_config that Roster has (docs/dns.md, "Settings"). There is no config-file
-// loader yet, so flags are the only way to set them.
+// Consul's dns_config that Roster has (docs/dns.md, "Settings"). Config files set the
+// same flags (cli/dns_config_file.h). StartDns runs DNS over a process's catalog.
 // Single-threaded.
 #pragma once
 
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
 
+#include "base/clock.h"
 #include "base/status.h"
 #include "cli/flags.h"
+#include "dns/catalog.h"
 #include "dns/dns_server.h"
 
 namespace roster::cli {
@@ -34,5 +37,16 @@ struct DnsFlags {
 
 // InvalidArgument with a message naming the flag. `bind_address` is where DNS listens.
 Result<DnsFlags> ParseDnsFlags(const Flags& flags, const std::string& bind_address);
+
+struct RunningDns {
+  std::unique_ptr<dns::DnsServer> server;  // null when DNS is off
+  std::string banner;                      // for the start-up lines
+};
+
+// Serves DNS over `catalog` for `datacenter` as the flags say. A taken default port
+// turns DNS off with a warning; a taken -dns-port is an error (IoError).
+// REQUIRES: `catalog` and `clock` outlive the returned server.
+Result<RunningDns> StartDns(const DnsFlags& flags, const dns::DnsCatalog& catalog,
+                            const std::string& datacenter, const Clock& clock);
 
 }  // namespace roster::cli

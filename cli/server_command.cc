@@ -8,9 +8,11 @@
 #include <variant>
 
 #include "agent/agent.h"
+#include "base/check.h"
 #include "base/clock.h"
 #include "base/logging.h"
 #include "cli/commands.h"
+#include "cli/dns_config_file.h"
 #include "cli/dns_flags.h"
 #include "cli/flags.h"
 #include "dns/dns_server.h"
@@ -27,7 +29,7 @@ const std::set<std::string> kServerValueFlags = {
     "bootstrap-expect",       "join",                   "log-level",
     "raft-snapshot-threshold",             "raft-trailing-logs",     "tombstone-ttl",
     "watch-history-events",    "watch-history-mb",       "failure-timeout",
-    "reconnect-timeout"};
+    "reconnect-timeout",       "config-file"};
 
 std::set<std::string> ValueFlags() {
   std::set<std::string> flags = kServerValueFlags;
@@ -49,7 +51,7 @@ void PrintServerUsage(bool dev) {
                "         [-raft-snapshot-threshold 16384] [-raft-trailing-logs 4096]\n"
                "         [-tombstone-ttl 15m] [-watch-history-events 50000]\n"
                "         [-watch-history-mb 16] [-failure-timeout 10s]\n"
-               "         [-reconnect-timeout 72h]\n"
+               "         [-reconnect-timeout 72h] [-config-file FILE_OR_DIR ...]\n"
                "%s",
                dev ? "dev" : "server", kDnsUsage);
 }
@@ -175,39 +177,6 @@ std::variant<ServerConfig, UsageError> ParseServerConfig(const Flags& flags, boo
   return config;
 }
 
-// DNS over the node's replica. The catalog is declared first so it outlives the server.
-struct RunningDns {
-  std::unique_ptr<server::ReplicaDnsCatalog> catalog;
-  std::unique_ptr<dns::DnsServer> server;  // null when DNS is off
-  std::string banner;                      // for the start-up lines
-};
-
-Result<RunningDns> StartDns(const DnsFlags& flags, server::Node& node, const Clock& clock) {
-  RunningDns running;
-  if (!flags.options.has_value()) {
-    running.banner = "off (-dns-port -1)";
-    return running;
-  }
-  running.catalog = std::make_unique<server::ReplicaDnsCatalog>(node, node.Self().datacenter);
-  dns::DnsServerOptions options = *flags.options;
-  options.dns.datacenter = node.Self().datacenter;
-  Result<std::unique_ptr<dns::DnsServer>> started =
-      dns::DnsServer::Start(options, *running.catalog, clock);
-  if (!started.ok()) {
-    if (flags.port_explicit) return started.status();
-    // The default port is taken (another server on this host): run without DNS.
-    LOG(WARNING) << "DNS is off: " << started.status().message()
-                 << " (pass -dns-port to choose a port, or -dns-port -1)";
-    running.banner = "off (port " + std::to_string(options.listener.port) + " taken)";
-    return running;
-  }
-  running.server = std::move(started).value();
-  running.banner = options.listener.bind_address + ":" + std::to_string(running.server->port()) +
-                   " (udp, tcp), domains " + running.server->config().domain +
-                   (options.dns.alt_domain.empty() ? "" : " and " + options.dns.alt_domain);
-  return running;
-}
-
 // The agent every server runs beside its Raft node (docs/agent.md): /v1/agent/* on
 // servers too, with the server itself upstream. The server owns its node record.
 Result<std::unique_ptr<agent::Agent>> OpenServerAgent(const server::NodeOptions& options,
@@ -234,6 +203,16 @@ int RunServer(const std::vector<std::string>& args, bool dev) {
   if (flags->GetBool("h") || flags->GetBool("help")) {
     PrintServerUsage(dev);
     return 0;
+  }
+  if (flags->Has("config-file")) {
+    // The files' DNS settings, under the command line's flags.
+    Result<FileFlags> file_flags = LoadDnsConfigFiles(flags->GetAll("config-file"));
+    if (!file_flags.ok()) {
+      std::fprintf(stderr, "roster: -config-file: %s\n", file_flags.status().message().c_str());
+      return 2;
+    }
+    flags = Flags::Parse(WithFileFlags(*file_flags, *flags, args), ValueFlags(), BoolFlags());
+    CHECK(flags.ok()) << flags.status().message();  // the files' flags are known ones
   }
   SetLogLevel(ParseLogLevel(flags->Get("log-level", "info")));
   std::variant<ServerConfig, UsageError> parsed = ParseServerConfig(*flags, dev);
@@ -277,7 +256,8 @@ int RunServer(const std::vector<std::string>& args, bool dev) {
       {options.bind_address + ":" + std::to_string(http_server.port())});
   (*local_agent)->Start();
   const SystemClock clock;
-  Result<RunningDns> dns = StartDns(dns_flags, **node, clock);
+  const server::ReplicaDnsCatalog dns_catalog(**node, (*node)->Self().datacenter);
+  Result<RunningDns> dns = StartDns(dns_flags, dns_catalog, (*node)->Self().datacenter, clock);
   if (!dns.ok()) {
     std::fprintf(stderr, "roster: cannot start DNS: %s\n", dns.status().message().c_str());
     return 1;
