@@ -2,6 +2,8 @@
 // maint and leave: clients of the HTTP API with the flags and output of the consul
 // commands of the same names (docs/cli.md). Registrations go to the agent the command
 // talks to (-http-addr), as with consul: the agent owns its node's services.
+#include <strings.h>
+
 #include <algorithm>
 #include <cstdio>
 #include <fstream>
@@ -180,10 +182,18 @@ Result<std::vector<json>> ServicesFromFlags(const Flags& flags) {
   return std::vector<json>{service};
 }
 
-std::string ServiceLabel(const json& service) {
-  if (service.contains("Name") && service["Name"].is_string()) return service["Name"];
-  if (service.contains("ID") && service["ID"].is_string()) return service["ID"];
+// A definition's string field in any case ("Name", "name"), as the agent reads a
+// definition; "" when it has none.
+std::string StringField(const json& service, const char* field) {
+  for (const auto& [key, value] : service.items()) {
+    if (value.is_string() && strcasecmp(key.c_str(), field) == 0) return value;
+  }
   return "";
+}
+
+std::string ServiceLabel(const json& service) {
+  const std::string name = StringField(service, "Name");
+  return name.empty() ? StringField(service, "ID") : name;
 }
 
 }  // namespace
@@ -207,8 +217,8 @@ int RunServices(const std::vector<std::string>& args) {
       if (!services.ok()) return Fail(services.status().message());
       for (const json& service : *services) {
         // Consul defaults a service's ID to its name.
-        std::string id = service.value("ID", std::string());
-        if (id.empty()) id = service.value("Name", std::string());
+        std::string id = StringField(service, "ID");
+        if (id.empty()) id = StringField(service, "Name");
         if (id.empty()) return Fail("a service in the file has neither ID nor Name");
         ids.push_back(id);
       }
