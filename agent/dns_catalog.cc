@@ -90,8 +90,7 @@ Result<dns::DnsHealth> DecodeHealth(const Json* checks, const std::string& servi
     if (!check.is_object()) return NotShaped("a check is not an object");
     std::string check_id, check_status, check_service;
     RETURN_IF_ERROR(http::DecodeString(http::FindField(check, "CheckID"), "CheckID", &check_id));
-    RETURN_IF_ERROR(
-        http::DecodeString(http::FindField(check, "Status"), "Status", &check_status));
+    RETURN_IF_ERROR(http::DecodeString(http::FindField(check, "Status"), "Status", &check_status));
     RETURN_IF_ERROR(
         http::DecodeString(http::FindField(check, "ServiceID"), "ServiceID", &check_service));
     if (!check_service.empty() && check_service != service_id) continue;
@@ -104,7 +103,8 @@ Result<dns::DnsInstance> DecodeEntry(const Json& entry) {
   if (!entry.is_object()) return NotShaped("a health entry is not an object");
   const Json* node = http::FindField(entry, "Node");
   const Json* service = http::FindField(entry, "Service");
-  if (node == nullptr || service == nullptr) return NotShaped("a health entry lacks Node or Service");
+  if (node == nullptr || service == nullptr)
+    return NotShaped("a health entry lacks Node or Service");
   dns::DnsInstance instance;
   Result<dns::DnsNode> decoded_node = DecodeNode(*node);
   if (!decoded_node.ok()) return decoded_node.status();
@@ -180,10 +180,9 @@ Status AgentDnsCatalog::CheckDatacenter(std::string_view datacenter) const {
 Result<std::vector<dns::DnsInstance>> AgentDnsCatalog::ServiceInstances(
     std::string_view datacenter, std::string_view service) const {
   RETURN_IF_ERROR(CheckDatacenter(datacenter));
-  Result<std::shared_ptr<const WatchedValue>> listed =
-      reads_.Get("/v1/catalog/services", [](std::string_view body) {
-        return Wrap(ParseServiceNames(body), &NamesValue::names);
-      });
+  Result<std::shared_ptr<const WatchedValue>> listed = reads_.Get(
+      "/v1/catalog/services",
+      [](std::string_view body) { return Wrap(ParseServiceNames(body), &NamesValue::names); });
   if (!listed.ok()) return listed.status();
   const ServiceNames& names = static_cast<const NamesValue&>(**listed).names;
   const auto spellings = names.find(dns::AsciiLower(service));
@@ -206,9 +205,8 @@ Result<std::optional<dns::DnsNode>> AgentDnsCatalog::Node(std::string_view datac
                                                           std::string_view node) const {
   RETURN_IF_ERROR(CheckDatacenter(datacenter));
   Result<std::shared_ptr<const WatchedValue>> listed =
-      reads_.Get("/v1/catalog/nodes", [](std::string_view body) {
-        return Wrap(ParseNodes(body), &NodesValue::nodes);
-      });
+      reads_.Get("/v1/catalog/nodes",
+                 [](std::string_view body) { return Wrap(ParseNodes(body), &NodesValue::nodes); });
   if (!listed.ok()) return listed.status();
   const NodesByName& nodes = static_cast<const NodesValue&>(**listed).nodes;
   const auto found = nodes.find(dns::AsciiLower(node));

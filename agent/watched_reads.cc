@@ -14,11 +14,11 @@ struct WatchedReads::Entry {
   Parser parser;
   std::jthread thread;
   // Guarded by WatchedReads::mutex_:
-  std::int64_t asked_ms = 0;  // the last Get, on clock_
-  bool settled = false;       // the first fetch has answered (well or not)
-  Status status;              // the last fetch's failure, Ok after a good one
+  std::int64_t asked_ms = 0;                  // the last Get, on clock_
+  bool settled = false;                       // the first fetch has answered (well or not)
+  Status status;                              // the last fetch's failure, Ok after a good one
   std::shared_ptr<const WatchedValue> value;  // the last good value
-  std::uint64_t index = 0;    // X-Consul-Index of `value`; 0: no blocking query yet
+  std::uint64_t index = 0;                    // X-Consul-Index of `value`; 0: no blocking query yet
 };
 
 WatchedReads::WatchedReads(Upstream& upstream, const Clock& clock, WatchedReadsOptions options)
@@ -44,9 +44,8 @@ Result<std::shared_ptr<const WatchedValue>> WatchedReads::Get(const std::string&
   }
   std::shared_ptr<Entry> entry = slot;
   entry->asked_ms = clock_.NowMs();
-  const bool settled =
-      changed_.wait_for(lock, std::chrono::milliseconds(options_.first_wait_ms),
-                        [this, &entry] { return entry->settled || stopping_; });
+  const bool settled = changed_.wait_for(lock, std::chrono::milliseconds(options_.first_wait_ms),
+                                         [this, &entry] { return entry->settled || stopping_; });
   if (!settled || !entry->settled) {
     return Unavailable("no server answered " + path + " within " +
                        std::to_string(options_.first_wait_ms) + " ms");
@@ -95,8 +94,8 @@ bool WatchedReads::FetchOnce(Entry& entry, std::stop_token stop) {
   Status status = reply.ok() ? Status::Ok() : reply.status();
   std::shared_ptr<const WatchedValue> value;
   if (reply.ok() && reply->status != 200) {
-    status = Unavailable("server answered " + std::to_string(reply->status) + " to " +
-                         entry.path + ": " + reply->body);
+    status = Unavailable("server answered " + std::to_string(reply->status) + " to " + entry.path +
+                         ": " + reply->body);
   } else if (reply.ok() && (reply->index != index || index == 0)) {
     Result<std::shared_ptr<const WatchedValue>> parsed = entry.parser(reply->body);
     if (parsed.ok()) {

@@ -89,11 +89,11 @@ class WatchedReads {
   const WatchedReadsOptions options_;
 
   mutable std::mutex mutex_;
-  std::condition_variable_any changed_;                     // an entry settled, or Stop
-  std::map<std::string, std::shared_ptr<Entry>> entries_;   // guarded by mutex_
-  std::vector<std::shared_ptr<Entry>> retired_;             // to join; guarded by mutex_
-  std::uint64_t upstream_requests_ = 0;                     // guarded by mutex_
-  bool stopping_ = false;                                   // guarded by mutex_
+  std::condition_variable_any changed_;                    // an entry settled, or Stop
+  std::map<std::string, std::shared_ptr<Entry>> entries_;  // guarded by mutex_
+  std::vector<std::shared_ptr<Entry>> retired_;            // to join; guarded by mutex_
+  std::uint64_t upstream_requests_ = 0;                    // guarded by mutex_
+  bool stopping_ = false;                                  // guarded by mutex_
 };
 
 }  // namespace roster::agent

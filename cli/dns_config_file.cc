@@ -90,8 +90,8 @@ Status ReadKeys(const Json& object, const std::string& prefix, const KeySpec* be
     const KeySpec* spec =
         std::find_if(begin, end, [&key](const KeySpec& s) { return key == s.key; });
     if (spec == end) {
-      return InvalidArgument(prefix + key + ": unknown key (known: " +
-                             KnownKeys(begin, end, nested) + ")");
+      return InvalidArgument(prefix + key +
+                             ": unknown key (known: " + KnownKeys(begin, end, nested) + ")");
     }
     Result<std::string> flag_value = FlagValue(prefix + key, spec->kind, value);
     if (!flag_value.ok()) return flag_value.status();
@@ -114,8 +114,8 @@ Status ReadDnsConfig(const Json& dns_config, std::vector<Setting>* out) {
   }
   if (const auto soa = dns_config.find("soa"); soa != dns_config.end()) {
     if (!soa->is_object()) return WrongType("dns_config.soa", "an object", *soa);
-    RETURN_IF_ERROR(ReadKeys(*soa, "dns_config.soa.", std::begin(kSoaKeys), std::end(kSoaKeys),
-                             {}, out));
+    RETURN_IF_ERROR(
+        ReadKeys(*soa, "dns_config.soa.", std::begin(kSoaKeys), std::end(kSoaKeys), {}, out));
   }
   return Status::Ok();
 }
@@ -125,8 +125,8 @@ Status ReadSettings(const Json& root, std::vector<Setting>* out) {
   for (const char* key : {"domain", "alt_domain"}) {
     if (const auto it = root.find(key); it != root.end()) {
       if (!it->is_string()) return WrongType(key, "a string", *it);
-      out->push_back({key, key == std::string("domain") ? "domain" : "alt-domain",
-                      it->get<std::string>()});
+      out->push_back(
+          {key, key == std::string("domain") ? "domain" : "alt-domain", it->get<std::string>()});
     }
   }
   if (const auto recursors = root.find("recursors"); recursors != root.end()) {
@@ -174,9 +174,7 @@ Status CheckSettings(const std::vector<Setting>& settings) {
   return all;
 }
 
-bool IsRepeated(const std::string& flag) {
-  return flag == "recursor" || flag == "dns-service-ttl";
-}
+bool IsRepeated(const std::string& flag) { return flag == "recursor" || flag == "dns-service-ttl"; }
 
 }  // namespace
 
