@@ -28,10 +28,12 @@ trap 'put "$api/agent/service/deregister/$id" >/dev/null || true' EXIT
 put "$api/agent/check/pass/$check?note=alive" >/dev/null
 echo "passed $check"
 
-# 3. Discover it. The agent syncs to the servers right after a change; poll briefly.
+# 3. Discover it. The agent syncs to the servers right after a change; poll briefly until
+#    the instance is there with its check (?passing leaves out instances with a check that
+#    is not passing).
 deadline=$(($(date +%s) + 10))
 until answer=$(curl -sS --fail-with-body "$api/health/service/$name?passing") &&
-      printf '%s' "$answer" | grep -q "\"ID\": *\"$id\""; do
+      printf '%s' "$answer" | grep -q "\"CheckID\": *\"$check\""; do
   if [ "$(date +%s)" -ge "$deadline" ]; then
     echo "register.sh: $id is not in $name?passing after 10 s: $answer" >&2
     exit 1
