@@ -159,11 +159,12 @@ Status Agent::RegisterService(http::AgentServiceRegistration registration) {
     }
     new_ids.insert(check.check.check_id);
   }
-  RETURN_IF_ERROR(state_->PutService(registration.service));
   for (http::AgentCheck& check : registration.checks) {
     check.check.service_id = service_id;
-    RETURN_IF_ERROR(AddCheck(std::move(check)));
+    check.check.node = identity_.name;
   }
+  RETURN_IF_ERROR(state_->PutService(registration.service, registration.checks));
+  for (const http::AgentCheck& check : registration.checks) runner_->Add(check);
   if (registration.replace_existing_checks) {
     for (const std::string& id : state_->ChecksOfService(service_id)) {
       std::optional<http::AgentCheck> check = state_->Check(id);

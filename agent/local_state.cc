@@ -58,14 +58,17 @@ Status LocalState::Restore() {
   return Status::Ok();
 }
 
-Status LocalState::PutService(const store::NodeService& service) {
+Status LocalState::PutService(const store::NodeService& service,
+                              const std::vector<http::AgentCheck>& checks) {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     RETURN_IF_ERROR(db_->PutService(service));
+    for (const http::AgentCheck& check : checks) RETURN_IF_ERROR(db_->PutCheck(check));
     services_[service.id] = ServiceEntry{service, false, next_version_++};
     delete_services_.erase(service.id);
+    for (const http::AgentCheck& check : checks) AddCheckLocked(check);
   }
-  Changed();
+  Changed();  // once: the syncer never sees the service without its checks
   return Status::Ok();
 }
 
@@ -92,15 +95,19 @@ Status LocalState::PutCheck(const http::AgentCheck& check) {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     RETURN_IF_ERROR(db_->PutCheck(check));
-    CheckEntry entry{check, false, next_version_++, 0, -1};
-    if (check.check.status == store::HealthStatus::kCritical) {
-      entry.critical_since_ms = clock_.NowMs();
-    }
-    checks_[check.check.check_id] = std::move(entry);
-    delete_checks_.erase(check.check.check_id);
+    AddCheckLocked(check);
   }
   Changed();
   return Status::Ok();
+}
+
+void LocalState::AddCheckLocked(const http::AgentCheck& check) {
+  CheckEntry entry{check, false, next_version_++, 0, -1};
+  if (check.check.status == store::HealthStatus::kCritical) {
+    entry.critical_since_ms = clock_.NowMs();
+  }
+  checks_[check.check.check_id] = std::move(entry);
+  delete_checks_.erase(check.check.check_id);
 }
 
 Status LocalState::RemoveCheck(const std::string& check_id) {

@@ -51,9 +51,12 @@ class LocalState {
   // Loads what AgentDb holds (all out of sync: the catalog may have lost it).
   Status Restore();
 
-  // Registration (persisted, then out of sync). RemoveService also removes its checks
-  // and returns their ids.
-  Status PutService(const store::NodeService& service);
+  // Registration (persisted, then out of sync). PutService stores the service with its
+  // `checks` at once, so a sync never pushes the service without them (it would show
+  // as passing until they came). RemoveService also removes its checks and returns
+  // their ids.
+  Status PutService(const store::NodeService& service,
+                    const std::vector<http::AgentCheck>& checks = {});
   Result<std::vector<std::string>> RemoveService(const std::string& service_id);
   Status PutCheck(const http::AgentCheck& check);
   Status RemoveCheck(const std::string& check_id);
@@ -122,6 +125,7 @@ class LocalState {
   };
 
   store::HealthCheck Shown(const CheckEntry& entry) const;  // REQUIRES: mutex_
+  void AddCheckLocked(const http::AgentCheck& check);       // REQUIRES: mutex_
   void Changed();
 
   const std::unique_ptr<AgentDb> db_;

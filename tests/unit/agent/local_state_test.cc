@@ -155,6 +155,30 @@ TEST_CASE("Only a status change syncs at once; an output change waits", "[agent]
   CHECK(state.PlanChanges().checks.size() == 1);
 }
 
+TEST_CASE("A service and its checks become due together, never the service alone",
+          "[agent]") {
+  TempDir dir;
+  FakeClock clock;
+  Result<std::unique_ptr<AgentDb>> db = AgentDb::Open(dir / "agent.db");
+  REQUIRE(db.ok());
+  LocalState state(std::move(*db), clock, "node-a", /*output_sync_interval_ms=*/300'000);
+  LocalState::Plan seen_at_first_change;
+  int changes = 0;
+  // The syncer plans on the first wake-up: what it sees then is what it pushes.
+  state.set_on_change([&] {
+    if (changes++ == 0) seen_at_first_change = state.PlanChanges();
+  });
+  http::AgentServiceRegistration web = Web();
+  web.checks[0].check.service_id = "web-1";
+  web.checks[0].check.status = HealthStatus::kCritical;
+  REQUIRE(state.PutService(web.service, web.checks).ok());
+  CHECK(changes == 1);
+  REQUIRE(seen_at_first_change.services.size() == 1);
+  REQUIRE(seen_at_first_change.services[0].checks.size() == 1);
+  CHECK(seen_at_first_change.services[0].checks[0].check_id == "web-ttl");
+  CHECK(seen_at_first_change.services[0].checks[0].status == HealthStatus::kCritical);
+}
+
 TEST_CASE("Config files hold services and checks in Consul's forms", "[agent][config]") {
   ConfigDefinitions definitions;
   REQUIRE(ParseConfigFile("web.json",
