@@ -169,17 +169,18 @@ echo "$(nproc) cores ($(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -n 1
   "-failure-timeout $FAILURE_TIMEOUT, heartbeat every 2 s, re-register every ${CHURN_PERIOD} s, window ${WINDOW} s;" \
   "load average $LOAD_BEFORE before, $(cut -d' ' -f1-3 /proc/loadavg) after; commit" \
   "$(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo unknown)$( [[ $QUICK == 1 ]] && echo ' (QUICK smoke run)')"
-echo "CPU in % of one core over the window; per 1k = max-of-3 server CPU per 1,000 agents"
+echo "CPU in % of one core over the window; max/1k = the busiest server's CPU per 1,000 agents;" \
+  "MiB/1k = the largest RSS growth over the fresh cluster per 1,000 agents; gen = agents_sim's CPU"
 echo
-printf '| %6s | %-20s | %7s | %8s | %-17s | %7s | %14s | %14s | %-16s | %5s | %-19s |\n' \
-  agents "CPU s1,s2,s3 (%)" leader "max/1k" "RSS s1,s2,s3 MiB" "gen %" "hb p50/p99 ms" \
+printf '| %6s | %-20s | %7s | %8s | %-17s | %7s | %7s | %14s | %14s | %-16s | %5s | %-19s |\n' \
+  agents "CPU s1,s2,s3 (%)" leader "max/1k" "RSS s1,s2,s3 MiB" "MiB/1k" "gen %" "hb p50/p99 ms" \
   "reg p50/p99 ms" "detect p50/max s" "false" "load avg (start~end)"
-echo "|---:|---|---:|---:|---|---:|---:|---:|---|---:|---|"
+echo "|---:|---|---:|---:|---|---:|---:|---:|---:|---|---:|---|"
 for line in "${RESULTS[@]}"; do
   n=$(get "$line" agents)
-  printf '| %6s | %-20s | %7s | %8s | %-17s | %7s | %14s | %14s | %-16s | %5s | %-19s |\n' \
+  printf '| %6s | %-20s | %7s | %8s | %-17s | %7s | %7s | %14s | %14s | %-16s | %5s | %-19s |\n' \
     "$n" "$(get "$line" cpu)" "$(get "$line" cpu_leader)" "$(per_k "$(get "$line" cpu_max)" "$n")" \
-    "$(get "$line" rss_mib)" "$(get "$line" gen_cpu)" \
+    "$(get "$line" rss_mib)" "$(get "$line" rss_per_1k_mib)" "$(get "$line" gen_cpu)" \
     "$(get "$line" hb_p50_ms)/$(get "$line" hb_p99_ms)" "$(get "$line" reg_p50_ms)/$(get "$line" reg_p99_ms)" \
     "$(get "$line" detect_p50_s)/$(get "$line" detect_max_s) ($(get "$line" detected)/$(get "$line" killed))" \
     "$(get "$line" false_critical)" "$(get "$line" load | tr _ ' ')"

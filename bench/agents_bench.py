@@ -187,6 +187,7 @@ class Bench:
 
     async def main(self):
         args = self.args
+        rss_base = [status_field(p, "VmRSS") for p in self.pids]  # before any agent
         self.sim = await asyncio.create_subprocess_exec(
             args.sim, "--servers", args.servers, "--agents", str(args.agents),
             "--interval-ms", str(int(args.interval * 1000)),
@@ -261,6 +262,8 @@ class Bench:
             "cpu_max": f"{max(cpu) * 100:.1f}",
             "rss_mib": ",".join(f"{r / 1024:.1f}" for r in rss),
             "rss_leader_mib": f"{rss[leader] / 1024:.1f}" if leader >= 0 else "n/a",
+            "rss_base_mib": ",".join(f"{r / 1024:.1f}" for r in rss_base),
+            "rss_per_1k_mib": f"{max(r - b for r, b in zip(rss, rss_base)) / 1024 * 1000 / args.agents:.1f}",
             "threads": ",".join(str(t) for t in threads),
             "gen_cpu": f"{gen_cpu * 100:.1f}",
             "hb_count": stats["hb"], "hb_rate": f"{int(stats['hb']) / window:.0f}",
