@@ -1,6 +1,7 @@
 #include "server/dns_catalog.h"
 
 #include <algorithm>
+#include <memory>
 #include <mutex>
 #include <utility>
 
@@ -90,32 +91,77 @@ std::vector<std::string> ReplicaDnsCatalog::NodeSpellings(const store::CatalogTa
   return FoldedLookup(folded_mutex_, folded_nodes_, NodesVersion(catalog), catalog.nodes(), name);
 }
 
+// The instances of the names in `spellings`, built from the table. REQUIRES: the store
+// read lock.
+std::vector<dns::DnsInstance> ReplicaDnsCatalog::BuildInstances(
+    const store::CatalogTable& catalog, const std::vector<std::string>& spellings) {
+  std::vector<dns::DnsInstance> instances;
+  for (const std::string& spelling : spellings) {
+    for (const auto& [node_name, service_id] : catalog.InstancesOf(spelling)) {
+      const store::Node* node = catalog.FindNode(node_name);
+      const store::NodeService* found = catalog.FindService(node_name, service_id);
+      if (node == nullptr || found == nullptr) continue;  // the table keeps both
+      dns::DnsInstance instance;
+      instance.node = ToDnsNode(*node);
+      instance.service_address = found->address;
+      instance.port = static_cast<std::uint16_t>(found->port);
+      instance.tags = found->tags;
+      instance.weights = {ClampWeight(found->weights.passing),
+                          ClampWeight(found->weights.warning)};
+      instance.health = InstanceHealth(catalog, node_name, service_id);
+      instances.push_back(std::move(instance));
+    }
+  }
+  return instances;
+}
+
+// The per-name indexes of `spellings`: they move with any change to an instance of the
+// name, a check of one, or a node carrying one (store/catalog.h), so equal versions mean
+// equal instances.
+std::vector<store::Index> ReplicaDnsCatalog::Versions(const store::CatalogTable& catalog,
+                                                      const std::vector<std::string>& spellings) {
+  std::vector<store::Index> versions;
+  versions.reserve(spellings.size());
+  for (const std::string& spelling : spellings) {
+    const auto it = catalog.service_indexes().find(spelling);
+    versions.push_back(it == catalog.service_indexes().end() ? 0 : it->second);
+  }
+  return versions;
+}
+
 Result<std::vector<dns::DnsInstance>> ReplicaDnsCatalog::ServiceInstances(
     std::string_view datacenter, std::string_view service) const {
   RETURN_IF_ERROR(CheckDatacenter(datacenter));
-  std::vector<dns::DnsInstance> instances;
+  std::shared_ptr<const std::vector<dns::DnsInstance>> instances;
   Result<http::ReadMeta> read =
       backend_.Read(http::Consistency::kStale, [&](const store::Store& store) {
         const store::CatalogTable& catalog = store.catalog();
-        for (const std::string& spelling : ServiceSpellings(catalog, service)) {
-          for (const auto& [node_name, service_id] : catalog.InstancesOf(spelling)) {
-            const store::Node* node = catalog.FindNode(node_name);
-            const store::NodeService* found = catalog.FindService(node_name, service_id);
-            if (node == nullptr || found == nullptr) continue;  // the table keeps both
-            dns::DnsInstance instance;
-            instance.node = ToDnsNode(*node);
-            instance.service_address = found->address;
-            instance.port = static_cast<std::uint16_t>(found->port);
-            instance.tags = found->tags;
-            instance.weights = {ClampWeight(found->weights.passing),
-                                ClampWeight(found->weights.warning)};
-            instance.health = InstanceHealth(catalog, node_name, service_id);
-            instances.push_back(std::move(instance));
+        std::vector<std::string> spellings = ServiceSpellings(catalog, service);
+        std::vector<store::Index> versions = Versions(catalog, spellings);
+        const std::string lower = dns::AsciiLower(service);
+        {
+          std::shared_lock<std::shared_mutex> lock(cache_mutex_);
+          const auto it = cache_.find(lower);
+          if (it != cache_.end() && it->second.spellings == spellings &&
+              it->second.versions == versions) {
+            instances = it->second.instances;
+            return;
           }
+        }
+        instances = std::make_shared<const std::vector<dns::DnsInstance>>(
+            BuildInstances(catalog, spellings));
+        std::unique_lock<std::shared_mutex> lock(cache_mutex_);
+        // Names nobody has instances of are not kept: a scan of random names cannot
+        // grow the cache.
+        if (spellings.empty()) {
+          cache_.erase(lower);
+        } else {
+          if (cache_.size() >= kMaxCachedNames) cache_.clear();
+          cache_[lower] = CachedInstances{std::move(spellings), std::move(versions), instances};
         }
       });
   if (!read.ok()) return read.status();
-  return instances;
+  return *instances;
 }
 
 Result<std::optional<dns::DnsNode>> ReplicaDnsCatalog::Node(std::string_view datacenter,

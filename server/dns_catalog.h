@@ -8,10 +8,17 @@
 // spellings is rebuilt when the services (or nodes) table index moves, so a lookup is
 // two map finds. Health is the worst of the node's checks and the instance's own
 // checks, a maintenance check counting as critical (store/health.h).
+//
+// The instances of a name are built once per change: they are cached with the
+// per-service-name indexes they were built at (store/catalog.h), which move with any
+// change to an instance, its checks or its node, and reused while those stand still.
+// Building costs a walk of every check on each instance's node; a query on a cached
+// name costs a few map finds and a copy.
 // Thread-safety: every method may run on several DNS worker threads at once.
 #pragma once
 
 #include <map>
+#include <memory>
 #include <optional>
 #include <shared_mutex>
 #include <string>
@@ -42,6 +49,19 @@ class ReplicaDnsCatalog final : public dns::DnsCatalog {
     std::map<std::string, std::vector<std::string>, std::less<>> spellings;
   };
 
+  struct CachedInstances {
+    std::vector<std::string> spellings;
+    std::vector<store::Index> versions;  // of each spelling, when built
+    std::shared_ptr<const std::vector<dns::DnsInstance>> instances;
+  };
+  // Beyond this many names the cache starts over (a bound, not an eviction policy:
+  // real catalogs have far fewer service names).
+  static constexpr std::size_t kMaxCachedNames = 10'000;
+
+  static std::vector<dns::DnsInstance> BuildInstances(const store::CatalogTable& catalog,
+                                                      const std::vector<std::string>& spellings);
+  static std::vector<store::Index> Versions(const store::CatalogTable& catalog,
+                                            const std::vector<std::string>& spellings);
   Status CheckDatacenter(std::string_view datacenter) const;
   // The catalog's names that equal `name` ignoring case. REQUIRES: the store read lock.
   std::vector<std::string> ServiceSpellings(const store::CatalogTable& catalog,
@@ -54,6 +74,8 @@ class ReplicaDnsCatalog final : public dns::DnsCatalog {
   mutable std::shared_mutex folded_mutex_;
   mutable FoldedNames folded_services_;  // guarded by folded_mutex_
   mutable FoldedNames folded_nodes_;     // guarded by folded_mutex_
+  mutable std::shared_mutex cache_mutex_;
+  mutable std::map<std::string, CachedInstances, std::less<>> cache_;  // by lowercase name
 };
 
 }  // namespace roster::server

@@ -136,6 +136,45 @@ TEST_CASE("health: the worst of the node's and the instance's checks") {
   }
 }
 
+TEST_CASE("cached instances follow every change to the instance, its checks and its node") {
+  Catalog catalog;
+  catalog.Register("n", "10.0.0.1", Service("a", "api", 80));
+  REQUIRE(catalog.Instances("api").size() == 1);
+  CHECK(catalog.Instances("API")[0].health == dns::DnsHealth::kPassing);  // now cached
+
+  // A node check turns critical: the node's record does not change, the name's index does.
+  catalog.Register("n", "10.0.0.1", std::nullopt,
+                   {Check("n", "serfHealth", HealthStatus::kCritical)});
+  CHECK(catalog.Instances("api")[0].health == dns::DnsHealth::kCritical);
+  catalog.Register("n", "10.0.0.1", std::nullopt,
+                   {Check("n", "serfHealth", HealthStatus::kPassing)});
+  CHECK(catalog.Instances("api")[0].health == dns::DnsHealth::kPassing);
+
+  // The node's address and meta, the instance's port and tags.
+  catalog.Register("n", "10.0.0.2", std::nullopt, {}, {{"rack", "r2"}});
+  CHECK(catalog.Instances("api")[0].node.address == "10.0.0.2");
+  CHECK(catalog.Instances("api")[0].node.meta.at("rack") == "r2");
+  store::NodeService moved = Service("a", "api", 81);
+  moved.tags = {"blue"};
+  catalog.Register("n", "10.0.0.2", moved);
+  CHECK(catalog.Instances("api")[0].port == 81);
+  CHECK(catalog.Instances("api")[0].tags == std::vector<std::string>{"blue"});
+
+  // A second spelling joins the name; the last instance leaves and comes back.
+  catalog.Register("m", "10.0.0.3", Service("b", "API", 90));
+  CHECK(catalog.Instances("api").size() == 2);
+  REQUIRE(catalog.backend
+              .Apply(store::Encode(store::Command{store::CatalogDeregister{.node = "m", .check_id = ""}}))
+              .ok());
+  REQUIRE(catalog.backend
+              .Apply(store::Encode(store::Command{store::CatalogDeregister{.node = "n", .check_id = ""}}))
+              .ok());
+  CHECK(catalog.Instances("api").empty());
+  catalog.Register("n", "10.0.0.1", Service("a", "api", 82));
+  REQUIRE(catalog.Instances("api").size() == 1);
+  CHECK(catalog.Instances("api")[0].port == 82);
+}
+
 TEST_CASE("another instance's checks on the same node do not count") {
   Catalog catalog;
   catalog.Register("n", "10.0.0.1", Service("a", "api", 80),
