@@ -34,6 +34,7 @@
 #include "agent/scheduler.h"
 #include "agent/upstream.h"
 #include "base/clock.h"
+#include "base/version.h"
 #include "http/local_agent.h"
 
 namespace roster::agent {
@@ -47,7 +48,7 @@ struct AgentOptions {
   store::StringMap node_meta;
   bool server = false;  // a server's own agent
   bool enable_script_checks = false;
-  std::string version;
+  std::string version = std::string(kRosterVersion);
   std::int64_t heartbeat_interval_ms = 2'000;
   std::int64_t full_sync_interval_ms = 60'000;
   std::int64_t output_sync_interval_ms = 300'000;  // Consul's check_update_interval

@@ -12,6 +12,7 @@
 
 #include "base/check.h"
 #include "base/logging.h"
+#include "base/version.h"
 #include "store/command.h"
 
 namespace roster::server {
@@ -450,7 +451,7 @@ http::Backend::SelfInfo Node::Self() {
   info.node_id = std::to_string(id_);
   info.server_address = self_address_;
   info.http_address = options_.advertise_http_address;
-  info.version = "0.1.0";
+  info.version = std::string(kRosterVersion);
   if (!write_blocked_.ok()) info.write_blocked_reason = write_blocked_.message();
   info.last_applied_index = applied_index_;
   info.commit_index = commit_index_;

@@ -13,6 +13,7 @@
 
 #include "base/check.h"
 #include "base/logging.h"
+#include "base/version.h"
 #include "server/node.h"
 #include "store/command.h"
 
@@ -26,7 +27,6 @@ using internal::kForwardTimeoutMs;
 // failure timeout, at most as often as the agents' ~2 s.
 constexpr std::int64_t kSelfHeartbeatIntervalMsMax = 2000;
 constexpr std::int64_t kSelfHeartbeatIntervalMsMin = 100;
-constexpr std::string_view kVersion = "0.1.0";
 
 bool IsCommandType(std::string_view data, store::CommandType type) {
   return !data.empty() && static_cast<std::uint8_t>(data[0]) == static_cast<std::uint8_t>(type);
@@ -71,7 +71,7 @@ Result<std::vector<http::AgentMember>> Node::Members() {
     left = left_nodes_;
   }
   std::shared_lock<std::shared_mutex> lock(store_mutex_);
-  return MembersOf(store_.catalog(), left, SelfInfo{}.datacenter, std::string(kVersion));
+  return MembersOf(store_.catalog(), left, SelfInfo{}.datacenter, std::string(kRosterVersion));
 }
 
 // ---- Loop: getting heartbeats to the leader -----------------------------------------

@@ -5,6 +5,7 @@
 #include "agent/config_dir.h"
 #include "agent/local_state.h"
 #include "base/clock.h"
+#include "base/version.h"
 #include "tests/unit/server/temp_dir.h"
 
 #include <catch2/catch.hpp>
@@ -50,6 +51,7 @@ TEST_CASE("Services, checks and TTL status survive a restart; the node ID is kep
     REQUIRE(agent.ok());
     node_id = (*agent)->Info().node_id;
     REQUIRE(node_id.size() == 36);
+    CHECK((*agent)->Info().version == kRosterVersion);  // Config.Version in agent/self
     REQUIRE((*agent)->RegisterService(Web()).ok());
     REQUIRE((*agent)->UpdateTtlCheck("web-ttl", HealthStatus::kWarning, "slow").ok());
     REQUIRE((*agent)->SetNodeMaintenance(true, "upgrading").ok());
