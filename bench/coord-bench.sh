@@ -99,7 +99,7 @@ export ROSTER_PORT_MAP="$(raft_port 1):$(http_port 1),$(raft_port 2):$(http_port
 for i in 1 2 3; do
   # shellcheck disable=SC2086  # ROSTER_ARGS is a list of flags
   "$ROSTER_BIN" server -node "s$i" -data-dir "$TMP/data$i" -bind 127.0.0.1 \
-    -server-port "$(raft_port "$i")" -http-port "$(http_port "$i")" -bootstrap-expect 3 \
+    -server-port "$(raft_port "$i")" -http-port "$(http_port "$i")" -dns-port -1 -bootstrap-expect 3 \
     -join "127.0.0.1:$(raft_port 1)" -join "127.0.0.1:$(raft_port 2)" \
     -join "127.0.0.1:$(raft_port 3)" $ROSTER_ARGS </dev/null >"$TMP/roster$i.log" 2>&1 &
   PIDS+=($!)

@@ -147,7 +147,7 @@ start_member() {  # system, member number (1-3); data dir survives restarts
     mkdir -p "$TMP/data/roster$i"
     # shellcheck disable=SC2086  # ROSTER_ARGS is a list of flags
     "$ROSTER_BIN" server -node "s$i" -data-dir "$TMP/data/roster$i" -bind 127.0.0.1 \
-      -server-port "$(roster_raft "$i")" -http-port "$(roster_http "$i")" -bootstrap-expect 3 \
+      -server-port "$(roster_raft "$i")" -http-port "$(roster_http "$i")" -dns-port -1 -bootstrap-expect 3 \
       -join "127.0.0.1:$(roster_raft 1)" -join "127.0.0.1:$(roster_raft 2)" \
       -join "127.0.0.1:$(roster_raft 3)" $ROSTER_ARGS \
       </dev/null > >(python3 "$HELPER" stamp "$log") 2>&1 &
