@@ -77,24 +77,8 @@ TMP=$(mktemp -d /tmp/coord-bench.XXXXXX)
 declare -a PIDS=()
 declare -a PROBLEMS=()
 
-cleanup() {
-  local pid
-  for pid in "${PIDS[@]}"; do kill -9 "$pid" 2>/dev/null; done
-  wait 2>/dev/null
-  if [[ $KEEP == 1 ]]; then say "kept $TMP (server logs)"; else rm -rf "$TMP"; fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-for offset in 1 2 3 11 12 13; do
-  port_in_use $((BASE_PORT + offset)) && die "port $((BASE_PORT + offset)) is in use; pick another BASE_PORT"
-done
-
-http_port() { echo $((BASE_PORT + $1)); }
-raft_port() { echo $((BASE_PORT + 10 + $1)); }
-SERVERS="127.0.0.1:$(http_port 1),127.0.0.1:$(http_port 2),127.0.0.1:$(http_port 3)"
-export ROSTER_PORT_MAP="$(raft_port 1):$(http_port 1),$(raft_port 2):$(http_port 2),$(raft_port 3):$(http_port 3)"
+# shellcheck source=bench/three_servers.sh
+source "$HERE/three_servers.sh"
 
 for i in 1 2 3; do
   # shellcheck disable=SC2086  # ROSTER_ARGS is a list of flags
