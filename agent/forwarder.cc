@@ -56,6 +56,11 @@ std::uint64_t UpstreamForwarder::upstream_requests() const {
   return upstream_requests_;
 }
 
+std::uint64_t UpstreamForwarder::shared_requests() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return shared_requests_;
+}
+
 Result<http::ForwardReply> UpstreamForwarder::Send(const http::ForwardRequest& request) {
   {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -84,6 +89,8 @@ Result<http::ForwardReply> UpstreamForwarder::Forward(const http::ForwardRequest
     if (!slot) {
       slot = std::make_shared<Flight>();
       leader = true;
+    } else {
+      ++shared_requests_;
     }
     flight = slot;
   }

@@ -29,8 +29,10 @@ class UpstreamForwarder final : public http::Forwarder {
 
   Result<http::ForwardReply> Forward(const http::ForwardRequest& request) override;
 
-  // How many requests went upstream (for tests of the sharing).
+  // How many requests went upstream, and how many joined one already in flight (for
+  // tests of the sharing).
   std::uint64_t upstream_requests() const;
+  std::uint64_t shared_requests() const;
 
  private:
   struct Flight {
@@ -46,6 +48,7 @@ class UpstreamForwarder final : public http::Forwarder {
   mutable std::mutex mutex_;
   std::map<std::string, std::shared_ptr<Flight>> flights_;  // guarded by mutex_
   std::uint64_t upstream_requests_ = 0;                      // guarded by mutex_
+  std::uint64_t shared_requests_ = 0;                        // guarded by mutex_
 };
 
 // Whether `target`'s query carries index= (a blocking query).

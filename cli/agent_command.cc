@@ -19,6 +19,7 @@
 #include "base/clock.h"
 #include "base/logging.h"
 #include "cli/commands.h"
+#include "cli/daemon.h"
 #include "cli/dns_config_file.h"
 #include "cli/dns_flags.h"
 #include "cli/flags.h"
@@ -61,13 +62,6 @@ std::string Hostname() {
   char name[256] = {};
   if (gethostname(name, sizeof(name) - 1) != 0) return "";
   return name;
-}
-
-LogLevel LevelOf(const std::string& text) {
-  if (text == "debug") return LogLevel::kDebug;
-  if (text == "warn" || text == "warning") return LogLevel::kWarning;
-  if (text == "error") return LogLevel::kError;
-  return LogLevel::kInfo;
 }
 
 // The agent's options from the flags, or a message saying what is wrong.
@@ -117,16 +111,6 @@ Status RegisterConfigDir(const std::string& dir, agent::Agent& local_agent) {
   return Status::Ok();
 }
 
-int WaitForStopSignal() {
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  int received = 0;
-  sigwait(&signals, &received);
-  return received;
-}
-
 }  // namespace
 
 int RunAgent(const std::vector<std::string>& args) {
@@ -150,7 +134,7 @@ int RunAgent(const std::vector<std::string>& args) {
     flags = Flags::Parse(WithFileFlags(*file_flags, *flags, args), ValueFlags(), BoolFlags());
     CHECK(flags.ok()) << flags.status().message();  // the files' flags are known ones
   }
-  SetLogLevel(LevelOf(flags->Get("log-level", "info")));
+  SetLogLevel(ParseLogLevel(flags->Get("log-level", "info")));
   int http_port = 8500;
   Result<agent::AgentOptions> options = ParseAgentOptions(*flags, &http_port);
   if (!options.ok()) {
@@ -166,11 +150,7 @@ int RunAgent(const std::vector<std::string>& args) {
   }
   // Block the signals before any thread starts so only sigwait sees them; a leave
   // through the API (PUT /v1/agent/leave) ends the process the same way.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  BlockStopSignals();
   options->on_leave = [] { kill(getpid(), SIGTERM); };
 
   SystemClock clock;

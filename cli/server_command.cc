@@ -12,6 +12,7 @@
 #include "base/clock.h"
 #include "base/logging.h"
 #include "cli/commands.h"
+#include "cli/daemon.h"
 #include "cli/dns_config_file.h"
 #include "cli/dns_flags.h"
 #include "cli/flags.h"
@@ -60,23 +61,6 @@ Result<std::string> MakeTempDataDir() {
   std::string pattern = (std::filesystem::temp_directory_path() / "roster-dev-XXXXXX").string();
   if (mkdtemp(pattern.data()) == nullptr) return IoError("cannot create a temp data dir");
   return pattern;
-}
-
-int WaitForSignal() {
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  int received = 0;
-  sigwait(&signals, &received);
-  return received;
-}
-
-LogLevel ParseLogLevel(const std::string& text) {
-  if (text == "debug") return LogLevel::kDebug;
-  if (text == "warn" || text == "warning") return LogLevel::kWarning;
-  if (text == "error") return LogLevel::kError;
-  return LogLevel::kInfo;
 }
 
 // A flag's problem, already printed; the exit code to return.
@@ -222,11 +206,7 @@ int RunServer(const std::vector<std::string>& args, bool dev) {
   const DnsFlags& dns_flags = std::get<ServerConfig>(parsed).dns;
 
   // Block the signals before any thread starts so only sigwait sees them.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  BlockStopSignals();
 
   Result<std::unique_ptr<server::Node>> node = server::Node::Start(options);
   if (!node.ok()) {
@@ -269,7 +249,7 @@ int RunServer(const std::vector<std::string>& args, bool dev) {
               http_server.port(), dns->banner.c_str(), (*node)->server_address().c_str(),
               options.data_dir.c_str());
   std::fflush(stdout);
-  const int signal_number = WaitForSignal();
+  const int signal_number = WaitForStopSignal();
   LOG(INFO) << "received signal " << signal_number << ", shutting down";
   if (dns->server != nullptr) dns->server->Stop();
   http_server.Stop();

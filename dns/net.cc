@@ -157,6 +157,23 @@ WaitResult WaitFd(int fd, short events, std::int64_t deadline_ms, int stop_fd) {
   }
 }
 
+namespace {
+
+// WaitFd as an IoResult: kDone once the socket is ready for `events`.
+IoResult AwaitFd(int fd, short events, std::int64_t deadline_ms, int stop_fd) {
+  switch (WaitFd(fd, events, deadline_ms, stop_fd)) {
+    case WaitResult::kReady:
+      return IoResult::kDone;
+    case WaitResult::kTimedOut:
+      return IoResult::kTimedOut;
+    case WaitResult::kStopped:
+      return IoResult::kStopped;
+  }
+  return IoResult::kError;  // unreachable: every WaitResult is handled above
+}
+
+}  // namespace
+
 IoResult ReadExact(int fd, char* out, std::size_t size, std::int64_t deadline_ms, int stop_fd) {
   std::size_t done = 0;
   while (done < size) {
@@ -168,13 +185,9 @@ IoResult ReadExact(int fd, char* out, std::size_t size, std::int64_t deadline_ms
     if (n == 0) return done == 0 ? IoResult::kClosed : IoResult::kError;
     if (errno == EINTR) continue;
     if (errno != EAGAIN && errno != EWOULDBLOCK) return IoResult::kError;
-    switch (WaitFd(fd, POLLIN, deadline_ms, stop_fd)) {
-      case WaitResult::kReady:
-        break;
-      case WaitResult::kTimedOut:
-        return IoResult::kTimedOut;
-      case WaitResult::kStopped:
-        return IoResult::kStopped;
+    if (const IoResult waited = AwaitFd(fd, POLLIN, deadline_ms, stop_fd);
+        waited != IoResult::kDone) {
+      return waited;
     }
   }
   return IoResult::kDone;
@@ -190,13 +203,9 @@ IoResult WriteAll(int fd, std::string_view bytes, std::int64_t deadline_ms, int 
     }
     if (errno == EINTR) continue;
     if (errno != EAGAIN && errno != EWOULDBLOCK) return IoResult::kError;
-    switch (WaitFd(fd, POLLOUT, deadline_ms, stop_fd)) {
-      case WaitResult::kReady:
-        break;
-      case WaitResult::kTimedOut:
-        return IoResult::kTimedOut;
-      case WaitResult::kStopped:
-        return IoResult::kStopped;
+    if (const IoResult waited = AwaitFd(fd, POLLOUT, deadline_ms, stop_fd);
+        waited != IoResult::kDone) {
+      return waited;
     }
   }
   return IoResult::kDone;

@@ -137,6 +137,10 @@ Result<std::vector<dns::DnsInstance>> ReplicaDnsCatalog::ServiceInstances(
       backend_.Read(http::Consistency::kStale, [&](const store::Store& store) {
         const store::CatalogTable& catalog = store.catalog();
         std::vector<std::string> spellings = ServiceSpellings(catalog, service);
+        if (spellings.empty()) {  // no such service: nothing to build, nothing to cache
+          instances = std::make_shared<const std::vector<dns::DnsInstance>>();
+          return;
+        }
         std::vector<store::Index> versions = Versions(catalog, spellings);
         const std::string lower = dns::AsciiLower(service);
         {
@@ -150,15 +154,11 @@ Result<std::vector<dns::DnsInstance>> ReplicaDnsCatalog::ServiceInstances(
         }
         instances = std::make_shared<const std::vector<dns::DnsInstance>>(
             BuildInstances(catalog, spellings));
+        // Only names with instances get here, so a scan of random names cannot grow
+        // the cache (an entry whose service went away is replaced when it returns).
         std::unique_lock<std::shared_mutex> lock(cache_mutex_);
-        // Names nobody has instances of are not kept: a scan of random names cannot
-        // grow the cache.
-        if (spellings.empty()) {
-          cache_.erase(lower);
-        } else {
-          if (cache_.size() >= kMaxCachedNames) cache_.clear();
-          cache_[lower] = CachedInstances{std::move(spellings), std::move(versions), instances};
-        }
+        if (cache_.size() >= kMaxCachedNames) cache_.clear();
+        cache_[lower] = CachedInstances{std::move(spellings), std::move(versions), instances};
       });
   if (!read.ok()) return read.status();
   return *instances;

@@ -183,12 +183,13 @@ TEST_CASE("Identical blocking GETs in flight share one upstream request", "[agen
       replies[i] = forwarder.Forward(request);
     });
   }
-  // Wait until the one upstream request is parked, then give the others time to join.
+  // Wait until the one upstream request is parked and every other caller has joined it.
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-  while (served.load() == 0 && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  while ((served.load() == 0 || forwarder.shared_requests() < kCallers - 1) &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));  // the polling period
   }
-  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  REQUIRE(forwarder.shared_requests() == kCallers - 1);
   {
     std::lock_guard<std::mutex> lock(mutex);
     release = true;
