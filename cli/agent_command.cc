@@ -126,13 +126,12 @@ int RunAgent(const std::vector<std::string>& args) {
   }
   if (flags->Has("config-dir")) {
     // The files' DNS settings, under the command line's flags.
-    Result<FileFlags> file_flags = LoadDnsConfigFiles({flags->Get("config-dir")});
-    if (!file_flags.ok()) {
-      std::fprintf(stderr, "roster: -config-dir: %s\n", file_flags.status().message().c_str());
+    flags = WithDnsConfigFiles("config-dir", {flags->Get("config-dir")}, *flags, args,
+                               ValueFlags(), BoolFlags());
+    if (!flags.ok()) {
+      std::fprintf(stderr, "roster: %s\n", flags.status().message().c_str());
       return 2;
     }
-    flags = Flags::Parse(WithFileFlags(*file_flags, *flags, args), ValueFlags(), BoolFlags());
-    CHECK(flags.ok()) << flags.status().message();  // the files' flags are known ones
   }
   SetLogLevel(ParseLogLevel(flags->Get("log-level", "info")));
   int http_port = 8500;

@@ -6,6 +6,7 @@
 #include <sstream>
 #include <utility>
 
+#include "base/check.h"
 #include "cli/dns_flags.h"
 #include "http/json_decode.h"
 
@@ -233,6 +234,20 @@ std::vector<std::string> WithFileFlags(const FileFlags& file_flags, const Flags&
     for (const std::string& value : values) merged.push_back("-" + flag + "=" + value);
   }
   merged.insert(merged.end(), args.begin(), args.end());
+  return merged;
+}
+
+Result<Flags> WithDnsConfigFiles(const std::string& source, const std::vector<std::string>& paths,
+                                 const Flags& command_line, const std::vector<std::string>& args,
+                                 const std::set<std::string>& value_flags,
+                                 const std::set<std::string>& bool_flags) {
+  Result<FileFlags> file_flags = LoadDnsConfigFiles(paths);
+  if (!file_flags.ok()) {
+    return Status(file_flags.status().code(), "-" + source + ": " + file_flags.status().message());
+  }
+  Result<Flags> merged =
+      Flags::Parse(WithFileFlags(*file_flags, command_line, args), value_flags, bool_flags);
+  CHECK(merged.ok()) << merged.status().message();  // the files' flags are known ones
   return merged;
 }
 

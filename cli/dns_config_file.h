@@ -15,6 +15,7 @@
 #pragma once
 
 #include <map>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -38,5 +39,13 @@ Result<FileFlags> LoadDnsConfigFiles(const std::vector<std::string>& paths);
 // give, so that Flags::Parse of the result sees the command line win.
 std::vector<std::string> WithFileFlags(const FileFlags& file_flags, const Flags& command_line,
                                        const std::vector<std::string>& args);
+
+// The command line's flags with the DNS settings of the files at `paths` under them
+// (LoadDnsConfigFiles, WithFileFlags, then Flags::Parse again). An error says
+// "-<source>: " and what LoadDnsConfigFiles said.
+Result<Flags> WithDnsConfigFiles(const std::string& source, const std::vector<std::string>& paths,
+                                 const Flags& command_line, const std::vector<std::string>& args,
+                                 const std::set<std::string>& value_flags,
+                                 const std::set<std::string>& bool_flags);
 
 }  // namespace roster::cli

@@ -190,13 +190,12 @@ int RunServer(const std::vector<std::string>& args, bool dev) {
   }
   if (flags->Has("config-file")) {
     // The files' DNS settings, under the command line's flags.
-    Result<FileFlags> file_flags = LoadDnsConfigFiles(flags->GetAll("config-file"));
-    if (!file_flags.ok()) {
-      std::fprintf(stderr, "roster: -config-file: %s\n", file_flags.status().message().c_str());
+    flags = WithDnsConfigFiles("config-file", flags->GetAll("config-file"), *flags, args,
+                               ValueFlags(), BoolFlags());
+    if (!flags.ok()) {
+      std::fprintf(stderr, "roster: %s\n", flags.status().message().c_str());
       return 2;
     }
-    flags = Flags::Parse(WithFileFlags(*file_flags, *flags, args), ValueFlags(), BoolFlags());
-    CHECK(flags.ok()) << flags.status().message();  // the files' flags are known ones
   }
   SetLogLevel(ParseLogLevel(flags->Get("log-level", "info")));
   std::variant<ServerConfig, UsageError> parsed = ParseServerConfig(*flags, dev);

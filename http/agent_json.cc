@@ -29,19 +29,6 @@ AgentMember SelfMember(const AgentInfo& info) {
   return member;
 }
 
-Json ConfigJson(const AgentInfo& info) {
-  Json config = Json::object();
-  config["Datacenter"] = info.datacenter;
-  config["PrimaryDatacenter"] = info.datacenter;
-  config["NodeName"] = info.node_name;
-  config["NodeID"] = info.node_id;
-  config["Revision"] = "";
-  config["Server"] = info.server;
-  config["Version"] = info.version;
-  config["BuildDate"] = "";
-  return config;
-}
-
 }  // namespace
 
 Json AgentServiceJson(const store::NodeService& service, const std::string& datacenter) {
@@ -131,7 +118,8 @@ Json LocalAgentSelfJson(const AgentInfo& info, const Backend::SelfInfo* server) 
   Json meta = Json::object();
   for (const auto& [key, value] : info.node_meta) meta[key] = value;
   Json json = Json::object();
-  json["Config"] = ConfigJson(info);
+  json["Config"] =
+      AgentConfigJson(info.datacenter, info.node_name, info.node_id, info.server, info.version);
   if (server == nullptr) {
     json["Member"] = AgentMemberJson(SelfMember(info));
     json["Stats"] = {{"build", {{"version", info.version}, {"revision", ""}, {"prerelease", ""}}},

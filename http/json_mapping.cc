@@ -181,16 +181,23 @@ Json RaftConfigurationJson(const RaftConfiguration& configuration) {
   return json;
 }
 
-Json AgentSelfJson(const Backend::SelfInfo& self, const std::string& datacenter) {
+Json AgentConfigJson(const std::string& datacenter, const std::string& node_name,
+                     const std::string& node_id, bool server, const std::string& version) {
   Json config = Json::object();
   config["Datacenter"] = datacenter;
   config["PrimaryDatacenter"] = datacenter;
-  config["NodeName"] = self.node_name;
-  config["NodeID"] = self.node_id;
+  config["NodeName"] = node_name;
+  config["NodeID"] = node_id;
   config["Revision"] = "";
-  config["Server"] = self.server;
-  config["Version"] = self.version;
+  config["Server"] = server;
+  config["Version"] = version;
   config["BuildDate"] = "";
+  return config;
+}
+
+Json AgentSelfJson(const Backend::SelfInfo& self, const std::string& datacenter) {
+  Json config =
+      AgentConfigJson(datacenter, self.node_name, self.node_id, self.server, self.version);
   Json roster = Json::object();
   roster["WritesAccepted"] = self.write_blocked_reason.empty();
   roster["WriteBlockedReason"] = self.write_blocked_reason;

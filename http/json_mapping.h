@@ -47,6 +47,9 @@ Json RaftConfigurationJson(const RaftConfiguration& configuration);
 // Prometheus, Stats for `consul info`), plus a "Roster" section saying whether this
 // server accepts writes and why not.
 Json AgentSelfJson(const Backend::SelfInfo& self, const std::string& datacenter);
+// /v1/agent/self's Config section, on servers and agents alike.
+Json AgentConfigJson(const std::string& datacenter, const std::string& node_name,
+                     const std::string& node_id, bool server, const std::string& version);
 
 // JSON text as Go's encoding/json writes it: compact, or with ?pretty indented by four
 // spaces and ending in a newline. Bytes that are not UTF-8 become U+FFFD, as in Go.
