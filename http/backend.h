@@ -57,6 +57,12 @@ class Watch {
   // snapshot) since the watch was created or since the last WaitUntil returned true,
   // or until `deadline`. Returns true if woken by a write.
   virtual bool WaitUntil(std::chrono::steady_clock::time_point deadline) = 0;
+  // For an event loop instead of a waiting thread: calls `fired` after every write that
+  // touches a watched key (or replaces the store), from now until the watch is
+  // destroyed, and once at once if such a write came since the watch was created. It
+  // runs on the thread that applied the write, with the watch's own lock held: it must
+  // only queue work and must not touch this watch. Call it at most once per watch.
+  virtual void OnFire(std::function<void()> fired) = 0;
 };
 
 // PUT /v1/internal/node/heartbeat: an agent says its node is alive (docs/api.md,
@@ -128,6 +134,11 @@ class Backend {
                                 const std::function<void(const store::Store&)>& read) = 0;
 
   virtual std::unique_ptr<Watch> NewWatch(std::vector<store::WatchKey> keys) = 0;
+
+  // Whether Read(mode, ...) runs at once on the local replica, without waiting for the
+  // leader (a ReadIndex round): stale reads always; default ones on a leader. The
+  // event loop runs such reads itself and hands the others to a worker thread.
+  virtual bool ReadsLocally(Consistency mode) { return mode == Consistency::kStale; }
 
   // /v1/status and /v1/operator/raft.
   virtual std::string LeaderAddress() = 0;  // "host:port" of the leader's server port, or ""

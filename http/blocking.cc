@@ -1,17 +1,14 @@
 #include "http/blocking.h"
 
 #include <algorithm>
-#include <memory>
+#include <utility>
+
+#include "http/handlers.h"
 
 namespace roster::http {
 namespace {
 
 using std::chrono::steady_clock;
-
-// How often a parked query looks at the stop token. Watch::WaitUntil cannot be
-// interrupted otherwise, and stopping the server must not wait out a ten-minute wait.
-// At 2,000 parked queries this is 4,000 cheap wake-ups a second.
-constexpr std::chrono::milliseconds kStopCheckInterval{500};
 
 // Jitter only needs to spread timeouts, from a generator per thread (base/random.h).
 Random& ThreadRandom() {
@@ -19,18 +16,25 @@ Random& ThreadRandom() {
   return random;
 }
 
-Result<BlockingResult> RunOnce(Backend& backend, const BlockingQuery& query,
-                               Consistency consistency) {
-  BlockingResult result;
+struct RunResult {
+  ReadMeta meta;
+  store::Index index = 0;
+};
+
+Result<RunResult> RunOnce(Backend& backend, const BlockingRead& read, Consistency consistency) {
+  RunResult result;
   Result<ReadMeta> meta = backend.Read(
-      consistency, [&](const store::Store& store) { result.index = query.run(store); });
+      consistency, [&](const store::Store& store) { result.index = read.run(store); });
   if (!meta.ok()) return meta.status();
   result.meta = *meta;
   return result;
 }
 
-Result<BlockingResult> RunOnce(Backend& backend, const BlockingQuery& query) {
-  return RunOnce(backend, query, query.consistency);
+Reply Rendered(const BlockingRead& read, const Result<RunResult>& result) {
+  if (!result.ok()) return StatusReply(result.status());
+  Reply reply = read.render();
+  AddReadHeaders(result->meta, result->index, reply);
+  return reply;
 }
 
 // Whether this server's own replica shows nothing past `min_index` yet, while it knows
@@ -41,20 +45,10 @@ Result<BlockingResult> RunOnce(Backend& backend, const BlockingQuery& query) {
 // fires the watch when it is applied, and the run after that wake-up is made in the
 // client's mode. Without a known leader the caller runs in the client's mode at once,
 // so the client hears "No cluster leader" as before.
-bool NothingNewLocally(Backend& backend, const BlockingQuery& query) {
-  if (query.consistency == Consistency::kStale) return false;  // the run is local anyway
-  Result<BlockingResult> local = RunOnce(backend, query, Consistency::kStale);
-  return local.ok() && local->meta.known_leader && local->index <= query.blocking.min_index;
-}
-
-// Waits until the watch fires (true), or the deadline passes or stop is requested.
-bool WaitForChange(Watch& watch, steady_clock::time_point deadline, const std::stop_token& stop) {
-  while (!stop.stop_requested()) {
-    const steady_clock::time_point now = steady_clock::now();
-    if (now >= deadline) return false;
-    if (watch.WaitUntil(std::min(deadline, now + kStopCheckInterval))) return true;
-  }
-  return false;
+bool NothingNewLocally(Backend& backend, const BlockingRead& read) {
+  if (read.consistency == Consistency::kStale) return false;  // the run is local anyway
+  Result<RunResult> local = RunOnce(backend, read, Consistency::kStale);
+  return local.ok() && local->meta.known_leader && local->index <= read.blocking.min_index;
 }
 
 }  // namespace
@@ -72,22 +66,54 @@ std::chrono::nanoseconds Jitter(std::chrono::nanoseconds wait, Random& random) {
       static_cast<std::int64_t>(random.Uniform(static_cast<std::uint64_t>(bound))));
 }
 
-Result<BlockingResult> RunBlockingQuery(Backend& backend, const BlockingQuery& query,
-                                        const BlockingLimits& limits, std::stop_token stop) {
-  if (query.blocking.min_index == 0) return RunOnce(backend, query);
-  const std::chrono::nanoseconds wait = EffectiveWait(query.blocking.wait, limits);
+ParkedRead::ParkedRead(Backend& backend, BlockingRead read, std::unique_ptr<Watch> watch,
+                       steady_clock::time_point deadline, std::string read_key)
+    : backend_(backend),
+      read_(std::move(read)),
+      watch_(std::move(watch)),
+      deadline_(deadline),
+      read_key_(std::move(read_key)) {}
+
+ParkedRead::Outcome ParkedRead::Run() {
+  Result<RunResult> result = RunOnce(backend_, read_, read_.consistency);
+  Outcome outcome;
+  outcome.final = !result.ok();
+  if (result.ok()) outcome.index = result->index;
+  outcome.reply = Rendered(read_, result);
+  return outcome;
+}
+
+Reply ServeBlockingRead(Backend& backend, const BlockingLimits& limits, std::string_view read_key,
+                        BlockingRead read) {
+  if (read.blocking.min_index == 0) return Rendered(read, RunOnce(backend, read, read.consistency));
+  const std::chrono::nanoseconds wait = EffectiveWait(read.blocking.wait, limits);
   const steady_clock::time_point deadline =
       steady_clock::now() + wait + Jitter(wait, ThreadRandom());
-  // Registered before the first run: a write between the run and the wait still wakes.
-  const std::unique_ptr<Watch> watch = backend.NewWatch(query.watch_keys);
-  // Whatever ends this wait (a write, the deadline, stop), the loop below answers from a
-  // run in the client's mode.
-  if (NothingNewLocally(backend, query)) WaitForChange(*watch, deadline, stop);
-  while (true) {
-    Result<BlockingResult> result = RunOnce(backend, query);
-    if (!result.ok() || result->index > query.blocking.min_index) return result;
-    if (!WaitForChange(*watch, deadline, stop)) return result;
+  // Registered before the first run: a write between the run and the park still fires.
+  std::unique_ptr<Watch> watch = backend.NewWatch(read.watch_keys);
+  if (!NothingNewLocally(backend, read)) {
+    Result<RunResult> result = RunOnce(backend, read, read.consistency);
+    if (!result.ok() || result->index > read.blocking.min_index) return Rendered(read, result);
   }
+  Reply reply;
+  reply.parked_read = std::make_shared<ParkedRead>(backend, std::move(read), std::move(watch),
+                                                   deadline, std::string(read_key));
+  return reply;
+}
+
+std::string ReadKey(std::string_view path, const Query& query) {
+  std::string key(path);
+  key += '?';
+  for (const auto& [name, value] : query.pairs()) {
+    if (name == "index" || name == "wait") continue;
+    // Length-prefixed, so that no two different queries make one key.
+    for (const std::string* part : {&name, &value}) {
+      key += std::to_string(part->size());
+      key += ':';
+      key += *part;
+    }
+  }
+  return key;
 }
 
 }  // namespace roster::http

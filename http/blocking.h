@@ -1,26 +1,31 @@
 // Blocking queries (consul-api.md §2.1; Consul's blockingQuery in agent/consul/rpc.go).
 //
 // With ?index=0 (or none) the query runs once. Otherwise the watch on what the query
-// reads is registered first, then the query runs, and while its result index is not
-// past the client's index it waits for the watch (or the deadline) and runs again. On
-// timeout the reply is the last result, with its unchanged index, and status 200.
+// reads is registered first, then the query runs, and when its result index is past the
+// client's index, that is the reply. If not, the query is parked: the handler returns
+// a Reply holding a ParkedRead, and the event loop (http/event_loop.h) runs it again
+// after each write that fires its watch, replying once the index passes the client's,
+// or at the deadline (the last result, with its unchanged index, status 200), or when
+// the server stops. No thread waits meanwhile.
 // Before the first run, a query not in ?stale mode looks at the local replica; when that
-// shows nothing new and a leader is known, it waits first, sparing a follower the
+// shows nothing new and a leader is known, it parks at once, sparing a follower the
 // ReadIndex round of a run that would only confirm it (docs/design/http.md). Every
 // reply comes from a run in the client's mode.
-// Thread-safety: RunBlockingQuery runs on the calling HTTP worker thread; the query
-// callback runs on it too, under Backend::Read.
+// Thread-safety: ServeBlockingRead runs on an HTTP worker thread; a ParkedRead is run by
+// one thread at a time (the event loop's, or a worker's it hands the run to).
 #pragma once
 
 #include <chrono>
 #include <functional>
-#include <stop_token>
+#include <memory>
+#include <string>
 #include <vector>
 
 #include "base/random.h"
 #include "base/status.h"
 #include "http/backend.h"
 #include "http/params.h"
+#include "http/reply.h"
 #include "store/store.h"
 #include "store/watch_set.h"
 
@@ -38,7 +43,9 @@ std::chrono::nanoseconds EffectiveWait(std::chrono::nanoseconds requested,
 // together do not come back together. 0 for a wait under 16 ns.
 std::chrono::nanoseconds Jitter(std::chrono::nanoseconds wait, Random& random);
 
-struct BlockingQuery {
+// A read served as a blocking query. `run` and `render` share what a run found, so
+// they must own it (a parked read runs after the handler has returned).
+struct BlockingRead {
   Consistency consistency = Consistency::kDefault;
   BlockingParams blocking;
   // What the query reads, so that exactly the writes that may change it wake it.
@@ -46,17 +53,49 @@ struct BlockingQuery {
   // Reads the store (held still by the backend) and returns the result's index. It
   // may run several times; each run replaces what the previous one produced.
   std::function<store::Index(const store::Store&)> run;
+  // The reply to the last run, without the X-Consul-* read headers (added to it).
+  std::function<Reply()> render;
 };
 
-struct BlockingResult {
-  ReadMeta meta;
-  store::Index index = 0;  // the last run's index (the X-Consul-Index before clamping)
+// A blocking query waiting for a write (see the top of this file).
+class ParkedRead {
+ public:
+  ParkedRead(Backend& backend, BlockingRead read, std::unique_ptr<Watch> watch,
+             std::chrono::steady_clock::time_point deadline, std::string read_key);
+
+  // One run in the client's mode; it may wait for the leader unless runs_locally().
+  struct Outcome {
+    Reply reply;             // with the read headers; an error's reply otherwise
+    store::Index index = 0;  // the run's index; 0 with an error
+    bool final = false;      // an error: the reply goes out whatever the index
+  };
+  Outcome Run();
+
+  // Whether the reply to a run with this outcome goes out now (its index is past the
+  // client's, or it is an error); when the deadline has passed it goes out anyway.
+  bool Answers(const Outcome& outcome) const {
+    return outcome.final || outcome.index > read_.blocking.min_index;
+  }
+  bool runs_locally() const { return backend_.ReadsLocally(read_.consistency); }
+  Watch& watch() { return *watch_; }
+  std::chrono::steady_clock::time_point deadline() const { return deadline_; }
+  // Parked reads with equal keys read the same thing: one run answers all of them.
+  const std::string& read_key() const { return read_key_; }
+
+ private:
+  Backend& backend_;
+  BlockingRead read_;
+  std::unique_ptr<Watch> watch_;
+  std::chrono::steady_clock::time_point deadline_;
+  std::string read_key_;
 };
 
-// Runs the query until its index passes blocking.min_index, or the wait (plus jitter)
-// passes, or `stop` is requested (the server is shutting down; the reply then carries
-// the last result). Errors are the backend's (e.g. Unavailable "No cluster leader").
-Result<BlockingResult> RunBlockingQuery(Backend& backend, const BlockingQuery& query,
-                                        const BlockingLimits& limits, std::stop_token stop);
+// Serves the read: at once when ?index is 0 or the store already holds a newer result
+// (or the read fails), otherwise a Reply with parked_read set.
+Reply ServeBlockingRead(Backend& backend, const BlockingLimits& limits, std::string_view read_key,
+                        BlockingRead read);
+
+// The key of a read request: its path and query without ?index and ?wait.
+std::string ReadKey(std::string_view path, const Query& query);
 
 }  // namespace roster::http

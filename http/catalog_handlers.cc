@@ -4,6 +4,7 @@
 // Consul's state store uses (store/catalog.h): the nodes or services table for the
 // lists, the per-service-name index for one service, the per-node index for one node.
 #include <map>
+#include <memory>
 #include <set>
 #include <string>
 #include <utility>
@@ -102,19 +103,20 @@ Reply HandleCatalogDatacenters(const HandlerContext& context, const ApiRequest& 
 Reply HandleCatalogNodes(const HandlerContext& context, const ApiRequest& request) {
   Result<CatalogReadParams> params = ParseCatalogRead(context, request);
   if (!params.ok()) return StatusReply(params.status());
-  std::vector<store::Node> nodes;
+  auto shared = std::make_shared<const CatalogReadParams>(std::move(params).value());
+  auto nodes = std::make_shared<std::vector<store::Node>>();
   return CatalogReadReply(
-      context, *params, {WatchKey::WholeTable(Table::kNodes)},
-      [&](const store::Store& store) {
-        nodes.clear();
+      context, *shared, {WatchKey::WholeTable(Table::kNodes)},
+      [params = shared, nodes](const store::Store& store) {
+        nodes->clear();
         for (const auto& [name, node] : store.catalog().nodes()) {
-          if (MatchesNodeMeta(node.meta, params->node_meta)) nodes.push_back(node);
+          if (MatchesNodeMeta(node.meta, params->node_meta)) nodes->push_back(node);
         }
         return store.catalog().NodesIndex();
       },
-      [&]() -> Result<Json> {
+      [params = shared, nodes]() -> Result<Json> {
         Json list = Json::array();
-        for (const store::Node& node : nodes) list.push_back(NodeJson(node));
+        for (const store::Node& node : *nodes) list.push_back(NodeJson(node));
         RETURN_IF_ERROR(params->filter.Apply(list));
         return list;
       });
@@ -127,20 +129,21 @@ Reply HandleCatalogServices(const HandlerContext& context, const ApiRequest& req
   std::vector<WatchKey> watch_keys = {WatchKey::WholeTable(Table::kServices)};
   // Node meta can change under the same services (Consul's ServicesByNodeMeta).
   if (by_meta) watch_keys.push_back(WatchKey::WholeTable(Table::kNodes));
-  std::vector<Row> rows;
+  auto shared = std::make_shared<const CatalogReadParams>(std::move(params).value());
+  auto rows = std::make_shared<std::vector<Row>>();
   return CatalogReadReply(
-      context, *params, std::move(watch_keys),
-      [&](const store::Store& store) {
+      context, *shared, std::move(watch_keys),
+      [params = shared, rows, by_meta](const store::Store& store) {
         const store::CatalogTable& catalog = store.catalog();
-        rows.clear();
+        rows->clear();
         for (const auto& [name, instances] : catalog.instances()) {
-          for (Row& row : RowsOf(catalog, name, params->node_meta, {})) rows.push_back(std::move(row));
+          for (Row& row : RowsOf(catalog, name, params->node_meta, {})) rows->push_back(std::move(row));
         }
         return by_meta ? std::max(catalog.ServicesIndex(), catalog.NodesIndex())
                        : catalog.ServicesIndex();
       },
-      [&]() -> Result<Json> {
-        Json service_nodes = RowsJson(rows);
+      [params = shared, rows]() -> Result<Json> {
+        Json service_nodes = RowsJson(*rows);
         RETURN_IF_ERROR(params->filter.Apply(service_nodes));
         return ServicesMapJson(service_nodes);
       });
@@ -152,15 +155,16 @@ Reply HandleCatalogService(const HandlerContext& context, const ApiRequest& requ
   Result<CatalogReadParams> params = ParseCatalogRead(context, request);
   if (!params.ok()) return StatusReply(params.status());
   const std::vector<std::string> tags = QueryValues(request.query, "tag");
-  std::vector<Row> rows;
+  auto shared = std::make_shared<const CatalogReadParams>(std::move(params).value());
+  auto rows = std::make_shared<std::vector<Row>>();
   return CatalogReadReply(
-      context, *params, {WatchKey::Key(Table::kServices, name)},
-      [&](const store::Store& store) {
-        rows = RowsOf(store.catalog(), name, params->node_meta, tags);
+      context, *shared, {WatchKey::Key(Table::kServices, name)},
+      [params = shared, rows, name, tags](const store::Store& store) {
+        *rows = RowsOf(store.catalog(), name, params->node_meta, tags);
         return store.catalog().ServiceQueryIndex(name, /*with_checks=*/false);
       },
-      [&]() -> Result<Json> {
-        Json list = RowsJson(rows);
+      [params = shared, rows]() -> Result<Json> {
+        Json list = RowsJson(*rows);
         RETURN_IF_ERROR(params->filter.Apply(list));
         return list;
       });
@@ -182,25 +186,26 @@ Reply NodeServicesReply(const HandlerContext& context, const ApiRequest& request
   if (node.empty()) return TextReply(400, "Missing node name");
   Result<CatalogReadParams> params = ParseCatalogRead(context, request);
   if (!params.ok()) return StatusReply(params.status());
-  NodeWithServices found;
+  auto shared = std::make_shared<const CatalogReadParams>(std::move(params).value());
+  auto found = std::make_shared<NodeWithServices>();
   return CatalogReadReply(
-      context, *params, {WatchKey::Key(Table::kNodes, node)},
-      [&](const store::Store& store) {
+      context, *shared, {WatchKey::Key(Table::kNodes, node)},
+      [found, node](const store::Store& store) {
         const store::CatalogTable& catalog = store.catalog();
-        found = NodeWithServices{};
+        *found = NodeWithServices{};
         if (const store::Node* stored = catalog.FindNode(node)) {
-          found.node = *stored;
-          found.services = catalog.ListServices(node);
+          found->node = *stored;
+          found->services = catalog.ListServices(node);
         }
         return catalog.NodeQueryIndex(node);
       },
-      [&]() -> Result<Json> {
+      [params = shared, found, as_map]() -> Result<Json> {
         // Consul: catalog/node of an unknown node is null; node-services has null fields.
-        if (!found.node.has_value()) {
+        if (!found->node.has_value()) {
           return as_map ? Json(nullptr) : Json{{"Node", nullptr}, {"Services", nullptr}};
         }
         Json services = as_map ? Json::object() : Json::array();
-        for (const store::NodeService& service : found.services) {
+        for (const store::NodeService& service : found->services) {
           if (as_map) {
             services[service.id] = NodeServiceJson(service);
           } else {
@@ -209,7 +214,7 @@ Reply NodeServicesReply(const HandlerContext& context, const ApiRequest& request
         }
         RETURN_IF_ERROR(params->filter.Apply(services));
         Json json = Json::object();
-        json["Node"] = NodeJson(*found.node);
+        json["Node"] = NodeJson(*found->node);
         json["Services"] = std::move(services);
         return json;
       });

@@ -25,21 +25,19 @@ Result<CatalogReadParams> ParseCatalogRead(const HandlerContext& context,
 
 Reply CatalogReadReply(const HandlerContext& context, const CatalogReadParams& params,
                        std::vector<store::WatchKey> watch_keys,
-                       const std::function<store::Index(const store::Store&)>& run,
-                       const std::function<Result<Json>()>& render) {
-  BlockingQuery query;
-  query.consistency = params.options.consistency;
-  query.blocking = params.options.blocking;
-  query.watch_keys = std::move(watch_keys);
-  query.run = run;
-  Result<BlockingResult> result =
-      RunBlockingQuery(context.backend, query, BlockingLimitsOf(context.options), context.stop);
-  if (!result.ok()) return StatusReply(result.status());
-  Result<Json> body = render();
-  if (!body.ok()) return StatusReply(body.status());
-  Reply reply = JsonReply(*body, params.options.pretty);
-  AddReadHeaders(result->meta, result->index, reply);
-  return reply;
+                       std::function<store::Index(const store::Store&)> run,
+                       std::function<Result<Json>()> render) {
+  BlockingRead read;
+  read.consistency = params.options.consistency;
+  read.blocking = params.options.blocking;
+  read.watch_keys = std::move(watch_keys);
+  read.run = std::move(run);
+  read.render = [render = std::move(render), pretty = params.options.pretty]() -> Reply {
+    Result<Json> body = render();
+    if (!body.ok()) return StatusReply(body.status());
+    return JsonReply(*body, pretty);
+  };
+  return ServeRead(context, std::move(read));
 }
 
 std::vector<std::string> ServiceTagsOf(const store::CatalogTable& catalog,

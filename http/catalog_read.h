@@ -30,11 +30,12 @@ Result<CatalogReadParams> ParseCatalogRead(const HandlerContext& context,
 
 // Serves a read: a blocking query over watch_keys whose `run` reads the store (held
 // still; it copies what it needs and returns the result's index), then `render` builds
-// the body from the copy, applying the filter itself. Errors become replies here.
+// the body from the copy, applying the filter itself. Errors become replies here. Both
+// may run after the handler has returned (a parked read): they must own what they use.
 Reply CatalogReadReply(const HandlerContext& context, const CatalogReadParams& params,
                        std::vector<store::WatchKey> watch_keys,
-                       const std::function<store::Index(const store::Store&)>& run,
-                       const std::function<Result<Json>()>& render);
+                       std::function<store::Index(const store::Store&)> run,
+                       std::function<Result<Json>()> render);
 
 // The tags of the service a check belongs to (empty for a node check): what Consul
 // shows as its ServiceTags.

@@ -15,9 +15,13 @@
 #include <climits>
 #include <cstdint>
 #include <cstring>
+#include <memory>
+#include <optional>
+#include <string_view>
 
 #include "base/check.h"
 #include "http/task_queue.h"
+#include "http/watch_stream.h"
 
 namespace roster::http {
 namespace {
@@ -78,24 +82,27 @@ Endpoint LocalEndpoint(int fd) {
   return ToEndpoint(address);
 }
 
-// The socket this thread serves (CurrentConnectionSocket); -1 between connections.
-thread_local int current_connection_socket = -1;
-
-// Sets current_connection_socket for the life of one connection on this thread.
-class CurrentSocketScope {
- public:
-  explicit CurrentSocketScope(int fd) { current_connection_socket = fd; }
-  ~CurrentSocketScope() { current_connection_socket = -1; }
-  CurrentSocketScope(const CurrentSocketScope&) = delete;
-  CurrentSocketScope& operator=(const CurrentSocketScope&) = delete;
-};
-
 // httplib::Stream over a connected socket: buffered reads (httplib reads request
 // lines a byte at a time), and every wait bounded by a timeout and the stop signal.
 class SocketStream final : public httplib::Stream {
  public:
-  SocketStream(int fd, int stop_fd, const HttpOptions& options, Endpoint peer)
-      : fd_(fd), stop_fd_(stop_fd), options_(options), peer_(std::move(peer)) {}
+  SocketStream(int fd, int stop_fd, const HttpOptions& options, Endpoint peer,
+               std::string_view pending = {})
+      : fd_(fd), stop_fd_(stop_fd), options_(options), peer_(std::move(peer)) {
+    CHECK_LE(pending.size(), buffer_.size());
+    std::memcpy(buffer_.data(), pending.data(), pending.size());
+    end_ = pending.size();
+  }
+
+  // While set, writes are dropped: httplib writes a placeholder reply for a request
+  // whose real reply the event loop writes.
+  void set_discard_writes(bool discard) { discard_writes_ = discard; }
+  // The bytes read and not yet parsed (a pipelined request), taken out.
+  std::string TakeBuffered() {
+    std::string rest(buffer_.data() + begin_, end_ - begin_);
+    begin_ = end_ = 0;
+    return rest;
+  }
 
   // Waits for the next request to start arriving: false after the keep-alive timeout,
   // or when the server stops.
@@ -127,6 +134,7 @@ class SocketStream final : public httplib::Stream {
   }
 
   ssize_t write(const char* ptr, size_t size) override {
+    if (discard_writes_) return static_cast<ssize_t>(size);
     if (!is_writable()) return -1;
     return ::send(fd_, ptr, size, MSG_NOSIGNAL);
   }
@@ -150,6 +158,34 @@ class SocketStream final : public httplib::Stream {
   std::array<char, 4096> buffer_{};
   std::size_t begin_ = 0;
   std::size_t end_ = 0;
+  bool discard_writes_ = false;
+};
+
+// Where ParkCurrentRequest leaves a parked reply for ServeConnection, on this thread.
+struct ParkSlot {
+  SocketStream* stream = nullptr;
+  std::optional<Parking> parking;
+};
+thread_local ParkSlot* current_park_slot = nullptr;
+
+class ParkSlotScope {
+ public:
+  explicit ParkSlotScope(ParkSlot* slot) { current_park_slot = slot; }
+  ~ParkSlotScope() { current_park_slot = nullptr; }
+  ParkSlotScope(const ParkSlotScope&) = delete;
+  ParkSlotScope& operator=(const ParkSlotScope&) = delete;
+};
+
+// The proxy httplib's accept loop gets as its task queue: connections go to the
+// Listener's pool, which the Listener shuts down itself.
+class PoolProxy final : public httplib::TaskQueue {
+ public:
+  explicit PoolProxy(GrowingTaskQueue& pool) : pool_(pool) {}
+  void enqueue(std::function<void()> task) override { pool_.enqueue(std::move(task)); }
+  void shutdown() override {}
+
+ private:
+  GrowingTaskQueue& pool_;
 };
 
 // Adjusts a parsed request, before httplib reads its body and routes it, where
@@ -172,7 +208,12 @@ void PrepareRequest(httplib::Request& request, const char* route) {
 
 }  // namespace
 
-int CurrentConnectionSocket() { return current_connection_socket; }
+bool ParkCurrentRequest(Reply reply, bool head_only) {
+  if (current_park_slot == nullptr) return false;
+  current_park_slot->parking = Parking{std::move(reply), head_only, false};
+  current_park_slot->stream->set_discard_writes(true);
+  return true;
+}
 
 bool ClientConnectionLimiter::Acquire(const std::string& ip) {
   if (per_client_max_ == 0) return true;
@@ -192,11 +233,17 @@ void ClientConnectionLimiter::Release(const std::string& ip) {
 }
 
 Listener::Listener(const HttpOptions& options)
-    : options_(options), limiter_(options.connections_per_client_max) {
+    : options_(options),
+      limiter_(options.connections_per_client_max),
+      pool_(options.threads),
+      loop_(options_, pool_, [this](std::shared_ptr<Connection> connection) {
+        ServeConnection(std::move(connection));
+      }) {
   stop_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   CHECK_GE(stop_fd_, 0) << "eventfd: " << std::strerror(errno);
-  const ThreadPoolOptions threads = options_.threads;
-  new_task_queue = [threads] { return new GrowingTaskQueue(threads); };
+  const Status loop_started = loop_.Start();
+  CHECK(loop_started.ok()) << "the HTTP event loop did not start: " << loop_started.message();
+  new_task_queue = [this] { return new PoolProxy(pool_); };
   // httplib's default also sets SO_REUSEPORT, which would let a second server bind
   // the same port silently. SO_REUSEADDR alone allows a quick restart.
   set_socket_options([](socket_t fd) {
@@ -213,7 +260,12 @@ Listener::Listener(const HttpOptions& options)
   set_write_timeout(options_.write_timeout_ms);
 }
 
-Listener::~Listener() { ::close(stop_fd_); }
+Listener::~Listener() {
+  SignalStop();
+  loop_.Stop();
+  pool_.shutdown();  // after the loop: it posts to the pool until it stops
+  ::close(stop_fd_);
+}
 
 int Listener::Bind(const std::string& host, int port) {
   const int bound = port == 0 ? bind_to_any_port(host) : (bind_to_port(host, port) ? port : -1);
@@ -227,37 +279,48 @@ int Listener::Bind(const std::string& host, int port) {
 void Listener::SignalStop() {
   const std::uint64_t one = 1;
   [[maybe_unused]] const ssize_t written = ::write(stop_fd_, &one, sizeof(one));
+  loop_.Stop();
 }
 
 bool Listener::process_and_close_socket(socket_t sock) {
-  ServeConnection(sock);
-  ::shutdown(sock, SHUT_RDWR);
-  ::close(sock);
+  int yes = 1;
+  setsockopt(sock, IPPROTO_TCP, TCP_NODELAY, &yes, sizeof(yes));
+  Endpoint peer = PeerEndpoint(sock);
+  if (!limiter_.Acquire(peer.ip)) {
+    RefuseConnection(sock);
+    ::shutdown(sock, SHUT_RDWR);
+    ::close(sock);
+    return true;
+  }
+  // Closed by its last owner: this thread, or the event loop it is handed to.
+  auto connection = std::make_shared<Connection>(
+      sock, peer.ip, peer.port, [this, ip = peer.ip] { limiter_.Release(ip); });
+  ServeConnection(std::move(connection));
   return true;
 }
 
-void Listener::ServeConnection(int fd) {
-  int yes = 1;
-  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &yes, sizeof(yes));
-  Endpoint peer = PeerEndpoint(fd);
-  if (!limiter_.Acquire(peer.ip)) {
-    RefuseConnection(fd);
-    return;
-  }
-  struct ReleaseOnExit {
-    ClientConnectionLimiter& limiter;
-    const std::string ip;
-    ~ReleaseOnExit() { limiter.Release(ip); }
-  } release{limiter_, peer.ip};
-
-  SocketStream stream(fd, stop_fd_, options_, std::move(peer));
-  const CurrentSocketScope current(fd);
+void Listener::ServeConnection(std::shared_ptr<Connection> connection) {
+  SocketStream stream(connection->fd(), stop_fd_, options_,
+                      Endpoint{connection->peer_ip(), connection->peer_port()},
+                      connection->pending);
+  connection->pending.clear();
+  ParkSlot slot{&stream, std::nullopt};
+  const ParkSlotScope scope(&slot);
   const auto serve = [](httplib::Request& request) { PrepareRequest(request, kRouteServe); };
-  for (std::size_t served = 0; served < options_.keep_alive_requests_max; ++served) {
+  while (connection->served < options_.keep_alive_requests_max) {
     if (!stream.WaitForRequest()) return;
-    const bool last = served + 1 == options_.keep_alive_requests_max;
+    const bool last = ++connection->served == options_.keep_alive_requests_max;
     bool client_closes = false;
-    if (!process_request(stream, last, client_closes, serve) || client_closes) return;
+    const bool ok = process_request(stream, last, client_closes, serve);
+    if (slot.parking.has_value()) {
+      // The event loop writes the reply; the connection goes with it.
+      Parking parking = std::move(*slot.parking);
+      parking.close_after = client_closes || last;
+      connection->pending = stream.TakeBuffered();
+      loop_.Park(std::move(connection), std::move(parking));
+      return;
+    }
+    if (!ok || client_closes) return;
   }
 }
 

@@ -12,6 +12,9 @@
 //    poll() on the socket and on a stop descriptor, so Stop() ends idle connections
 //    at once;
 //  - responses go out with TCP_NODELAY, so a small reply is not held back by Nagle.
+//  - a request whose reply is parked (a blocking query, a watch stream) leaves its
+//    connection to the event loop (http/event_loop.h), which hands it back to a worker
+//    thread when its next request arrives.
 // Thread-safety: ClientConnectionLimiter is safe from any thread. A Listener is set up
 // by one thread, then httplib runs ServeConnection on its worker threads; Stop() may
 // come from any thread.
@@ -22,7 +25,10 @@
 #include <string>
 #include <unordered_map>
 
+#include "http/event_loop.h"
 #include "http/options.h"
+#include "http/reply.h"
+#include "http/task_queue.h"
 
 // clang-format off
 #include <httplib.h>
@@ -53,11 +59,11 @@ class ClientConnectionLimiter {
 inline constexpr char kRouteServe[] = "/";
 inline constexpr char kRouteTooManyConnections[] = "/too-many-connections";
 
-// The socket of the connection the calling thread is serving, or -1 when it serves
-// none. A streamed reply (GET /v1/watch) uses it to see, without blocking, whether the
-// client is still there and whether it takes more bytes: httplib's sink only writes.
-// Valid while the calling thread runs that connection's request.
-int CurrentConnectionSocket();
+// Hands the request the calling thread is serving, with its parked reply (a blocking
+// query waiting for a write, a watch stream), to the event loop: the thread writes
+// nothing for it and goes on to other work (http/event_loop.h). `head_only`: a HEAD
+// request. False when the thread serves no connection (the caller then answers).
+bool ParkCurrentRequest(Reply reply, bool head_only);
 
 class Listener final : public httplib::Server {
  public:
@@ -66,19 +72,25 @@ class Listener final : public httplib::Server {
 
   // Binds and listens; returns the bound port, or -1 with errno set.
   int Bind(const std::string& host, int port);
-  // Makes every connection end: idle ones at once, busy ones after their request.
-  // Also call httplib's stop() to end the accept loop.
+  // Makes every connection end: idle ones at once, busy ones after their request,
+  // parked ones with their current result (the event loop stops). Also call httplib's
+  // stop() to end the accept loop.
   void SignalStop();
 
  private:
   bool process_and_close_socket(socket_t sock) override;
-  void ServeConnection(int fd);
+  // Serves the connection's requests until it closes, idles out, or one parks.
+  void ServeConnection(std::shared_ptr<Connection> connection);
   // Answers one request with 429 and closes: the client learns why, as with Consul.
   void RefuseConnection(int fd);
 
   const HttpOptions options_;
   ClientConnectionLimiter limiter_;
   int stop_fd_ = -1;  // an eventfd; readable once SignalStop() ran
+  // The workers: new connections (through httplib's task queue) and the event loop's
+  // resumed ones. The loop holds parked connections.
+  GrowingTaskQueue pool_;
+  EventLoop loop_;
 };
 
 }  // namespace roster::http

@@ -19,6 +19,7 @@
 #include "http/json_mapping.h"
 #include "http/options.h"
 #include "http/params.h"
+#include "http/reply.h"
 #include "store/types.h"
 
 namespace roster::http {
@@ -32,39 +33,13 @@ struct ApiRequest {
   std::function<std::string(const char* name)> header;
 };
 
-// Where a streamed reply body goes (GET /v1/watch): chunks of the HTTP response, on
-// the connection's own thread. server.cc implements it over httplib's chunked sink and
-// the connection's socket.
-class StreamWriter {
- public:
-  virtual ~StreamWriter() = default;
-  // Sends bytes as one chunk (not empty). False once the connection is broken; blocks
-  // while the socket is full, at most the server's write timeout.
-  virtual bool Write(std::string_view bytes) = 0;
-  // Waits up to timeout for the socket to take more bytes; false if it still cannot.
-  virtual bool WaitWritable(std::chrono::milliseconds timeout) = 0;
-  // True once the client has closed its end (or the connection broke).
-  virtual bool ClientGone() = 0;
-};
-
-// Produces a streamed body. Returns true to end it cleanly (the last chunk follows),
-// false to drop the connection without it (a client that cannot be written to).
-using StreamProducer = std::function<bool(StreamWriter& writer)>;
-
-struct Reply {
-  int status = 200;
-  std::string content_type;  // empty: none (an empty 404 or 200)
-  std::string body;
-  std::vector<std::pair<std::string, std::string>> headers;
-  // Set for a streamed reply: the body is what `stream` writes, chunk by chunk, after
-  // the status and headers have gone out; `body` is unused.
-  StreamProducer stream;
-};
-
 struct HandlerContext {
   Backend& backend;
   const HttpOptions& options;
   std::stop_token stop;  // requested when the server stops: blocking queries return
+  // The request's path and query without ?index and ?wait: requests with equal keys
+  // read the same thing, so one run answers all of them (http/event_loop.h).
+  std::string_view read_key;
 };
 
 inline constexpr char kJsonContentType[] = "application/json";
@@ -87,6 +62,12 @@ void AddReadHeaders(const ReadMeta& meta, store::Index index, Reply& reply);
 // The blocking-query bounds the options set.
 inline BlockingLimits BlockingLimitsOf(const HttpOptions& options) {
   return BlockingLimits{options.wait_default_ms, options.wait_max_ms};
+}
+
+// Serves a read as a blocking query (http/blocking.h) with the server's limits.
+inline Reply ServeRead(const HandlerContext& context, BlockingRead read) {
+  return ServeBlockingRead(context.backend, BlockingLimitsOf(context.options), context.read_key,
+                           std::move(read));
 }
 
 // GET|PUT|DELETE /v1/kv/<key> (kv_handlers.cc).

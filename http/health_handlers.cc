@@ -2,6 +2,7 @@
 // agent/consul/health_endpoint.go). Blocking reads of checks and of instances with their
 // checks. health/service's index is the per-service-name index (with checks), and it
 // watches only that name; the check lists use the checks table index, as Consul does.
+#include <memory>
 #include <optional>
 #include <string>
 #include <utility>
@@ -43,20 +44,21 @@ Json ChecksJson(const std::vector<ShownCheck>& checks) {
 
 // Serves a list of checks: `select` copies them (the node-meta filter applied) and
 // returns the index.
-Reply ChecksReply(const HandlerContext& context, const CatalogReadParams& params,
+Reply ChecksReply(const HandlerContext& context, CatalogReadParams params,
                   std::vector<WatchKey> watch_keys,
-                  const std::function<store::Index(const store::CatalogTable&,
-                                                   std::vector<ShownCheck>&)>& select) {
-  std::vector<ShownCheck> checks;
+                  std::function<store::Index(const store::CatalogTable&,
+                                             std::vector<ShownCheck>&)> select) {
+  auto shared = std::make_shared<const CatalogReadParams>(std::move(params));
+  auto checks = std::make_shared<std::vector<ShownCheck>>();
   return CatalogReadReply(
-      context, params, std::move(watch_keys),
-      [&](const store::Store& store) {
-        checks.clear();
-        return select(store.catalog(), checks);
+      context, *shared, std::move(watch_keys),
+      [checks, select = std::move(select)](const store::Store& store) {
+        checks->clear();
+        return select(store.catalog(), *checks);
       },
-      [&]() -> Result<Json> {
-        Json list = ChecksJson(checks);
-        RETURN_IF_ERROR(params.filter.Apply(list));
+      [params = shared, checks]() -> Result<Json> {
+        Json list = ChecksJson(*checks);
+        RETURN_IF_ERROR(params->filter.Apply(list));
         return list;
       });
 }
@@ -115,16 +117,17 @@ Reply HandleHealthService(const HandlerContext& context, const ApiRequest& reque
   Result<bool> passing = ParsePassing(request.query);
   if (!passing.ok()) return StatusReply(passing.status());
   const std::vector<std::string> tags = QueryValues(request.query, "tag");
-  std::vector<Instance> instances;
+  auto shared = std::make_shared<const CatalogReadParams>(std::move(params).value());
+  auto instances = std::make_shared<std::vector<Instance>>();
   return CatalogReadReply(
-      context, *params, {WatchKey::Key(Table::kServices, name)},
-      [&](const store::Store& store) {
-        instances = InstancesOf(store.catalog(), name, params->node_meta, tags);
+      context, *shared, {WatchKey::Key(Table::kServices, name)},
+      [params = shared, instances, name, tags](const store::Store& store) {
+        *instances = InstancesOf(store.catalog(), name, params->node_meta, tags);
         return store.catalog().ServiceQueryIndex(name, /*with_checks=*/true);
       },
-      [&]() -> Result<Json> {
+      [params = shared, instances, passing = *passing]() -> Result<Json> {
         Json list = Json::array();
-        for (const Instance& instance : instances) {
+        for (const Instance& instance : *instances) {
           Json item = Json::object();
           item["Node"] = NodeJson(instance.node);
           item["Service"] = NodeServiceJson(instance.service);
@@ -134,7 +137,7 @@ Reply HandleHealthService(const HandlerContext& context, const ApiRequest& reque
         RETURN_IF_ERROR(params->filter.Apply(list));
         // After the filter, as Consul's agent does: an instance with any check not
         // passing (its node's included) is left out; the index still covers it.
-        if (*passing) {
+        if (passing) {
           Json kept = Json::array();
           for (Json& item : list) {
             if (AllPassing(item)) kept.push_back(std::move(item));
@@ -150,10 +153,10 @@ Reply HandleHealthChecks(const HandlerContext& context, const ApiRequest& reques
   if (name.empty()) return TextReply(400, "Missing service name");
   Result<CatalogReadParams> params = ParseCatalogRead(context, request);
   if (!params.ok()) return StatusReply(params.status());
-  const store::StringMap& node_meta = params->node_meta;
+  const store::StringMap node_meta = params->node_meta;
   return ChecksReply(
-      context, *params, {WatchKey::Key(Table::kServices, name)},
-      [&](const store::CatalogTable& catalog, std::vector<ShownCheck>& checks) {
+      context, std::move(params).value(), {WatchKey::Key(Table::kServices, name)},
+      [name, node_meta](const store::CatalogTable& catalog, std::vector<ShownCheck>& checks) {
         for (const auto& [node, id] : catalog.InstancesOf(name)) {
           if (!OnMatchingNode(catalog, node, node_meta)) continue;
           for (const store::HealthCheck& check : catalog.ListChecks(node)) {
@@ -171,8 +174,8 @@ Reply HandleHealthNode(const HandlerContext& context, const ApiRequest& request)
   if (node.empty()) return TextReply(400, "Missing node name");
   Result<CatalogReadParams> params = ParseCatalogRead(context, request);
   if (!params.ok()) return StatusReply(params.status());
-  return ChecksReply(context, *params, {WatchKey::Key(Table::kChecks, node)},
-                     [&](const store::CatalogTable& catalog, std::vector<ShownCheck>& checks) {
+  return ChecksReply(context, std::move(params).value(), {WatchKey::Key(Table::kChecks, node)},
+                     [node](const store::CatalogTable& catalog, std::vector<ShownCheck>& checks) {
                        for (const store::HealthCheck& check : catalog.ListChecks(node)) {
                          checks.push_back(Show(catalog, check));
                        }
@@ -186,16 +189,17 @@ Reply HandleHealthState(const HandlerContext& context, const ApiRequest& request
   if (!state.ok()) return StatusReply(state.status());
   Result<CatalogReadParams> params = ParseCatalogRead(context, request);
   if (!params.ok()) return StatusReply(params.status());
-  const store::StringMap& node_meta = params->node_meta;
+  const store::StringMap node_meta = params->node_meta;
   std::vector<WatchKey> watch_keys = {WatchKey::WholeTable(Table::kChecks)};
   if (!node_meta.empty()) watch_keys.push_back(WatchKey::WholeTable(Table::kNodes));
   return ChecksReply(
-      context, *params, std::move(watch_keys),
-      [&](const store::CatalogTable& catalog, std::vector<ShownCheck>& checks) {
+      context, std::move(params).value(), std::move(watch_keys),
+      [node_meta, state = *state](const store::CatalogTable& catalog,
+                                  std::vector<ShownCheck>& checks) {
         for (const auto& [node, node_checks] : catalog.checks()) {
           if (!OnMatchingNode(catalog, node, node_meta)) continue;
           for (const auto& [id, check] : node_checks) {
-            if (!state->has_value() || check.status == **state) {
+            if (!state.has_value() || check.status == *state) {
               checks.push_back(Show(catalog, check));
             }
           }

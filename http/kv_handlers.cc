@@ -69,18 +69,19 @@ Reply KvGet(const HandlerContext& context, std::string key, const ApiRequest& re
             const ReadOptions& options) {
   Result<KvRead> read = ParseKvRead(std::move(key), request.query);
   if (!read.ok()) return StatusReply(read.status());
-  KvFound found;
-  BlockingQuery query;
-  query.consistency = options.consistency;
-  query.blocking = options.blocking;
-  query.watch_keys = {WatchKeyFor(*read)};
-  query.run = [&](const store::Store& store) { return RunKvRead(*read, store, found); };
-  Result<BlockingResult> result =
-      RunBlockingQuery(context.backend, query, BlockingLimitsOf(context.options), context.stop);
-  if (!result.ok()) return StatusReply(result.status());
-  Reply reply = KvReadReply(*read, found, options.pretty);
-  AddReadHeaders(result->meta, result->index, reply);
-  return reply;
+  auto found = std::make_shared<KvFound>();
+  auto kv_read = std::make_shared<KvRead>(std::move(*read));
+  BlockingRead blocking;
+  blocking.consistency = options.consistency;
+  blocking.blocking = options.blocking;
+  blocking.watch_keys = {WatchKeyFor(*kv_read)};
+  blocking.run = [kv_read, found](const store::Store& store) {
+    return RunKvRead(*kv_read, store, *found);
+  };
+  blocking.render = [kv_read, found, pretty = options.pretty] {
+    return KvReadReply(*kv_read, *found, pretty);
+  };
+  return ServeRead(context, std::move(blocking));
 }
 
 // Proposes the command; a plain set or delete always answers `true`, the CAS and lock

@@ -2,7 +2,6 @@
 // become status codes and plain-text messages.
 #include "http/server.h"
 
-#include <poll.h>
 #include <sys/socket.h>
 
 #include <algorithm>
@@ -178,63 +177,10 @@ std::string TransportErrorMessage(int status, const HttpOptions& options) {
   }
 }
 
-// StreamWriter over httplib's chunked sink. The socket (the connection's, from
-// connection.h) answers the questions the sink cannot: is the client still there, and
-// would a write block.
-class SinkStreamWriter final : public StreamWriter {
- public:
-  SinkStreamWriter(httplib::DataSink& sink, int fd) : sink_(sink), fd_(fd) {}
-
-  bool Write(std::string_view bytes) override {
-    if (bytes.empty()) return true;  // httplib ends the body at an empty write
-    return sink_.write(bytes.data(), bytes.size());
-  }
-
-  bool WaitWritable(std::chrono::milliseconds timeout) override {
-    if (fd_ < 0) return true;  // no socket to ask: Write will find out
-    pollfd ready{fd_, POLLOUT, 0};
-    // POLLOUT, or an error that the next Write reports.
-    return ::poll(&ready, 1, static_cast<int>(timeout.count())) > 0;
-  }
-
-  bool ClientGone() override {
-    if (fd_ < 0) return false;
-    pollfd ready{fd_, POLLIN | POLLRDHUP, 0};
-    if (::poll(&ready, 1, 0) <= 0) return false;
-    if ((ready.revents & (POLLRDHUP | POLLHUP | POLLERR | POLLNVAL)) != 0) return true;
-    char byte;  // readable: bytes of a next request, or the end of the stream
-    return ::recv(fd_, &byte, 1, MSG_PEEK | MSG_DONTWAIT) == 0;
-  }
-
- private:
-  httplib::DataSink& sink_;
-  const int fd_;
-};
-
-// A streamed body as httplib's chunked content provider. The whole stream runs in the
-// provider's first call, on the connection's thread.
-httplib::ContentProviderWithoutLength StreamProvider(StreamProducer stream) {
-  return [stream = std::move(stream)](std::size_t, httplib::DataSink& sink) {
-    SinkStreamWriter writer(sink, CurrentConnectionSocket());
-    bool clean = false;
-    try {
-      clean = stream(writer);
-    } catch (const std::exception& e) {
-      LOG(ERROR) << "HTTP stream failed: " << e.what();
-    } catch (...) {
-      LOG(ERROR) << "HTTP stream failed with a non-standard exception";
-    }
-    if (clean) sink.done();
-    return clean;  // false drops the connection
-  };
-}
-
 void WriteReply(const Reply& reply, httplib::Response& response) {
   response.status = reply.status;
   for (const auto& [name, value] : reply.headers) response.set_header(name, value);
-  if (reply.stream) {
-    response.set_chunked_content_provider(reply.content_type, StreamProvider(reply.stream));
-  } else if (!reply.content_type.empty()) {
+  if (!reply.content_type.empty()) {
     response.set_content(reply.body, reply.content_type);
   }
 }
@@ -462,6 +408,11 @@ void HttpServer::Impl::Serve(const httplib::Request& request, httplib::Response&
   } catch (...) {
     reply = ExceptionReply(std::current_exception());
   }
+  if (reply.parked()) {
+    // The event loop writes the reply once it is ready; httplib writes nothing.
+    if (ParkCurrentRequest(std::move(reply), request.method == "HEAD")) return;
+    reply = TextReply(500, "Internal error: a parked reply outside a connection");
+  }
   if (reply.status >= 500) {
     LOG(WARNING) << "HTTP " << request.method << " " << request.target << " -> " << reply.status
                  << ": " << reply.body;
@@ -483,13 +434,14 @@ Reply HttpServer::Impl::Dispatch(const httplib::Request& request) {
   const Route* route = agent_route != nullptr ? agent_route : FindRoute(Routes(), target->path);
   if (route == nullptr) return TextReply(404, "Unknown path " + target->path);
   if (method == "OPTIONS" || !Allows(*route, method)) return MethodReply(*route, method);
+  const std::string read_key = ReadKey(target->path, target->query);
   const ApiRequest api{method, std::move(target->path), std::move(target->query), request.body,
                        [&request](const char* name) { return request.get_header_value(name); }};
   if (agent_route != nullptr) {
     const AgentHandlerContext context{*agent_, backend_, options_, stop_.get_token()};
     return route->agent_handler(context, api);
   }
-  const HandlerContext context{*backend_, options_, stop_.get_token()};
+  const HandlerContext context{*backend_, options_, stop_.get_token(), read_key};
   return route->handler(context, api);
 }
 

@@ -29,21 +29,19 @@ Reply ReadSessions(
   Result<ReadOptions> options = ParseReadOptions(request.query);
   if (!options.ok()) return StatusReply(options.status());
   if (std::optional<Reply> wrong_dc = CheckDatacenter(context, request.query)) return *wrong_dc;
-  std::vector<store::Session> sessions;
-  BlockingQuery query;
-  query.consistency = options->consistency;
-  query.blocking = options->blocking;
-  query.watch_keys = {std::move(watch_key)};
-  query.run = [&](const store::Store& store) {
-    sessions = select(store.sessions());
+  auto sessions = std::make_shared<std::vector<store::Session>>();
+  BlockingRead read;
+  read.consistency = options->consistency;
+  read.blocking = options->blocking;
+  read.watch_keys = {std::move(watch_key)};
+  read.run = [sessions, select](const store::Store& store) {
+    *sessions = select(store.sessions());
     return store.sessions().TableIndex();
   };
-  Result<BlockingResult> result =
-      RunBlockingQuery(context.backend, query, BlockingLimitsOf(context.options), context.stop);
-  if (!result.ok()) return StatusReply(result.status());
-  Reply reply = JsonReply(SessionsJson(sessions), options->pretty);
-  AddReadHeaders(result->meta, result->index, reply);
-  return reply;
+  read.render = [sessions, pretty = options->pretty] {
+    return JsonReply(SessionsJson(*sessions), pretty);
+  };
+  return ServeRead(context, std::move(read));
 }
 
 }  // namespace
@@ -98,7 +96,7 @@ Reply HandleSessionInfo(const HandlerContext& context, const ApiRequest& request
   const std::string id = request.path.substr(kInfoPrefix.size());
   if (id.empty()) return MissingSession();
   return ReadSessions(context, request, store::WatchKey::Key(store::Table::kSessions, id),
-                      [&id](const store::SessionTable& table) {
+                      [id](const store::SessionTable& table) {
                         std::vector<store::Session> found;
                         if (const store::Session* session = table.Find(id)) {
                           found.push_back(*session);
@@ -112,7 +110,7 @@ Reply HandleSessionNode(const HandlerContext& context, const ApiRequest& request
   if (node.empty()) return TextReply(400, "Missing node name");
   // Session watch keys are session ids, so a node's sessions watch the whole table.
   return ReadSessions(context, request, store::WatchKey::WholeTable(store::Table::kSessions),
-                      [&node](const store::SessionTable& table) { return table.ForNode(node); });
+                      [node](const store::SessionTable& table) { return table.ForNode(node); });
 }
 
 Reply HandleSessionList(const HandlerContext& context, const ApiRequest& request) {

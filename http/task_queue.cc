@@ -25,7 +25,7 @@ void GrowingTaskQueue::enqueue(std::function<void()> task) {
   ReapExited();
   std::lock_guard<std::mutex> lock(mutex_);
   if (shutdown_) return;
-  tasks_.push_back(std::move(task));
+  tasks_.push_back(Queued{std::move(task), std::chrono::steady_clock::now()});
   // Enough waiting threads for every queued task: wake one. Otherwise grow, so that
   // no task waits behind a thread parked in a long-poll.
   if (tasks_.size() <= idle_) {
@@ -33,6 +33,27 @@ void GrowingTaskQueue::enqueue(std::function<void()> task) {
   } else if (threads_.size() < options_.threads_max) {
     StartThreadLocked();
   }
+}
+
+void GrowingTaskQueue::Post(std::function<void()> task) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (shutdown_) return;
+  tasks_.push_back(Queued{std::move(task), std::chrono::steady_clock::now()});
+  if (idle_ > 0) work_available_.notify_one();
+}
+
+std::optional<std::chrono::steady_clock::time_point> GrowingTaskQueue::GrowIfStarved(
+    std::chrono::milliseconds max_wait) {
+  ReapExited();
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (shutdown_ || tasks_.empty()) return std::nullopt;
+  const auto now = std::chrono::steady_clock::now();
+  if (now - tasks_.front().since >= max_wait && idle_ == 0 &&
+      threads_.size() < options_.threads_max) {
+    StartThreadLocked();
+    return now + max_wait;
+  }
+  return tasks_.front().since + max_wait;
 }
 
 void GrowingTaskQueue::shutdown() {
@@ -91,7 +112,7 @@ void GrowingTaskQueue::WorkerLoop() {
 bool GrowingTaskQueue::NextTask(std::unique_lock<std::mutex>& lock, std::function<void()>* task) {
   while (true) {
     if (!tasks_.empty()) {
-      *task = std::move(tasks_.front());
+      *task = std::move(tasks_.front().run);
       tasks_.pop_front();
       return true;
     }

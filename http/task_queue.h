@@ -16,11 +16,13 @@
 
 #include <pthread.h>
 
+#include <chrono>
 #include <condition_variable>
 #include <cstddef>
 #include <deque>
 #include <functional>
 #include <mutex>
+#include <optional>
 #include <vector>
 
 #include "http/options.h"
@@ -40,6 +42,17 @@ class GrowingTaskQueue final : public httplib::TaskQueue {
   GrowingTaskQueue& operator=(const GrowingTaskQueue&) = delete;
 
   void enqueue(std::function<void()> task) override;
+  // A short task (the event loop's: a connection's next request, a parked query's
+  // run): wakes an idle thread if there is one, else queues without starting a thread,
+  // so a burst of thousands is worked off by the threads there are instead of starting
+  // a thread each. GrowIfStarved keeps such a task from waiting behind threads parked
+  // in long waits.
+  void Post(std::function<void()> task);
+  // Starts a thread (up to threads_max) when the oldest queued task has waited longer
+  // than `max_wait`; returns when the oldest queued task will be that old (nullopt: the
+  // queue is empty), for the caller to look again then.
+  std::optional<std::chrono::steady_clock::time_point> GrowIfStarved(
+      std::chrono::milliseconds max_wait);
   // Lets queued tasks finish, then joins every thread. Running tasks must end on their
   // own (the server's stop signal ends connections and blocking queries).
   void shutdown() override;
@@ -63,7 +76,11 @@ class GrowingTaskQueue final : public httplib::TaskQueue {
 
   mutable std::mutex mutex_;
   std::condition_variable work_available_;
-  std::deque<std::function<void()>> tasks_;  // guarded by mutex_
+  struct Queued {
+    std::function<void()> run;
+    std::chrono::steady_clock::time_point since;
+  };
+  std::deque<Queued> tasks_;                 // guarded by mutex_
   std::vector<pthread_t> threads_;           // running workers; guarded by mutex_
   std::vector<pthread_t> exited_;            // finished, not yet joined; guarded by mutex_
   std::size_t idle_ = 0;                     // workers waiting for a task; guarded by mutex_

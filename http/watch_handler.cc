@@ -1,7 +1,8 @@
 // GET /v1/watch?prefix=P&index=N: Roster's streaming watch (DESIGN.md, "Streaming
 // watch"; docs/api.md). The handler checks the request and the history, answers 410
 // when the history no longer reaches back to N, and otherwise hands the connection to
-// a WatchStream (watch_stream.h), which runs once the status line and headers are out.
+// a WatchStream (watch_stream.h), which the event loop (event_loop.h) runs once the
+// status line and headers are out.
 //
 //  - index=N (N > 0): every change after N. index absent or 0: from now (etcd's
 //    convention; the X-Consul-Index header and the first progress line tell "now").
@@ -98,14 +99,12 @@ Reply HandleWatch(const HandlerContext& context, const ApiRequest& request) {
   }
 
   const store::Index after_index = *start == 0 ? bounds.last_index : *start;
-  auto stream = std::make_shared<WatchStream>(
-      context.backend, StreamOptions(context.options, std::move(prefix), after_index, sse),
-      context.stop);
   Reply reply = EmptyReply(200);
   reply.content_type = sse ? kEventStreamContentType : kNdjsonContentType;
   AddReadHeaders(*meta, bounds.last_index, reply);
   if (sse) reply.headers.emplace_back("Cache-Control", "no-cache");
-  reply.stream = [stream](StreamWriter& writer) { return stream->Run(writer); };
+  reply.parked_stream = std::make_shared<WatchStream>(
+      context.backend, StreamOptions(context.options, std::move(prefix), after_index, sse));
   return reply;
 }
 

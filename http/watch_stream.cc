@@ -1,32 +1,16 @@
 #include "http/watch_stream.h"
 
-#include <algorithm>
-#include <memory>
 #include <utility>
 
+#include "http/handlers.h"
+
 namespace roster::http {
-namespace {
 
-using std::chrono::milliseconds;
-using std::chrono::steady_clock;
-
-// How often a waiting stream looks at its client and at the server's stop signal.
-constexpr milliseconds kCheckInterval{200};
-// Lines are written in chunks of at most this size, cut after a whole line where one
-// ends, so that a stream cut off between chunks can still end with a whole error line.
-constexpr std::size_t kChunkBytes = 16 * 1024;
-
-milliseconds Until(steady_clock::time_point deadline) {
-  const auto left = deadline - steady_clock::now();
-  return std::max(milliseconds(0), std::chrono::duration_cast<milliseconds>(left));
-}
-
-}  // namespace
-
-WatchStream::WatchStream(Backend& backend, Options options, std::stop_token stop)
+WatchStream::WatchStream(Backend& backend, Options options)
     : backend_(backend),
       options_(std::move(options)),
-      stop_(std::move(stop)),
+      // Registered before the first read: a write between a read and the wait still fires.
+      watch_(backend_.NewWatch({store::WatchKey::Prefix(store::Table::kKvs, options_.prefix)})),
       cursor_(options_.after_index),
       sent_index_(options_.after_index) {}
 
@@ -55,58 +39,42 @@ Json WatchStream::ErrorJson(store::Index index, const std::string& error,
   return json;
 }
 
-bool WatchStream::Run(StreamWriter& writer) {
-  // Registered before the first read: a write between a read and the wait still wakes.
-  const std::unique_ptr<Watch> watch =
-      backend_.NewWatch({store::WatchKey::Prefix(store::Table::kKvs, options_.prefix)});
-  last_line_ = steady_clock::now();
-  while (true) {
-    // A stream ends cleanly on stop only if the last chunk cannot block.
-    if (stop_.stop_requested()) return writer.WaitWritable(milliseconds(0));
-    if (writer.ClientGone()) return false;
-    const bool progress_due = steady_clock::now() - last_line_ >= options_.progress_interval;
-    if (more_ || progress_due) {
-      if (std::optional<bool> end = SendNextBatch(writer, progress_due)) return *end;
-      continue;
-    }
-    const steady_clock::time_point wake =
-        std::min(last_line_ + options_.progress_interval, steady_clock::now() + kCheckInterval);
-    if (watch->WaitUntil(wake)) more_ = true;
-  }
-}
-
-std::optional<bool> WatchStream::SendNextBatch(StreamWriter& writer, bool progress_due) {
+WatchStream::Next WatchStream::Produce(bool progress_due) {
+  if (!more_ && !progress_due) return {};
   Result<Batch> batch = ReadBatch();
   if (!batch.ok()) {
     const std::string error = "reading the event history failed: " + batch.status().message();
-    return Finish(writer, ErrorJson(sent_index_, error, std::nullopt));
+    return Final(ErrorJson(sent_index_, error, std::nullopt));
   }
   if (batch->gone) {
     const std::string error = "the event history no longer holds the changes after index " +
                               std::to_string(sent_index_) +
                               "; re-read the keys and watch again from their index";
-    return Finish(writer, ErrorJson(sent_index_, error, batch->compacted_index));
+    return Final(ErrorJson(sent_index_, error, batch->compacted_index));
   }
-  std::string lines = RenderEvents(batch->events);
+  Next next;
+  next.lines = RenderEvents(batch->events);
   cursor_ = batch->through_index;
   more_ = batch->through_index < batch->last_index;
-  if (!more_ && (!announced_ || (lines.empty() && progress_due))) {
-    lines += Line(ProgressJson(cursor_), cursor_, options_.server_sent_events);
+  if (!more_ && (!announced_ || (next.lines.empty() && progress_due))) {
+    next.lines += Line(ProgressJson(cursor_), cursor_, options_.server_sent_events);
     announced_ = true;
   }
-  if (lines.empty()) return std::nullopt;
-  switch (Send(writer, lines)) {
-    case SendResult::kSent:
-      sent_index_ = cursor_;
-      last_line_ = steady_clock::now();
-      return std::nullopt;
-    case SendResult::kStalled:
-      return CutOffSlowReader(writer);
-    case SendResult::kStopped:
-    case SendResult::kBroken:
-      break;
-  }
-  return false;
+  return next;
+}
+
+WatchStream::Next WatchStream::Final(const Json& line) const {
+  return Next{Line(line, std::nullopt, options_.server_sent_events), /*end=*/true};
+}
+
+std::string WatchStream::SlowReaderLine() const {
+  const Json error = ErrorJson(sent_index_,
+                               "slow reader: the client took no data for " +
+                                   std::to_string(options_.stall_timeout.count()) +
+                                   " ms; the stream is closed, watch again from index " +
+                                   std::to_string(sent_index_),
+                               std::nullopt);
+  return Line(error, std::nullopt, options_.server_sent_events);
 }
 
 Result<WatchStream::Batch> WatchStream::ReadBatch() const {
@@ -138,68 +106,6 @@ std::string WatchStream::RenderEvents(const std::vector<store::KvEvent>& events)
     lines += Line(KvEventJson(events[i]), id, options_.server_sent_events);
   }
   return lines;
-}
-
-WatchStream::SendResult WatchStream::Send(StreamWriter& writer, const std::string& lines) {
-  // An NDJSON line ends at "\n", an SSE event at "\n\n".
-  const std::string_view terminator = options_.server_sent_events ? "\n\n" : "\n";
-  std::size_t begin = 0;
-  while (begin < lines.size()) {
-    // Up to kChunkBytes, ending after a whole message when one ends in that span; only
-    // a message longer than a chunk is split.
-    std::size_t end = std::min(lines.size(), begin + kChunkBytes);
-    const std::size_t last_end = lines.rfind(terminator, end - terminator.size());
-    if (end < lines.size() && last_end != std::string::npos && last_end >= begin) {
-      end = last_end + terminator.size();
-    }
-    at_message_boundary_ =
-        begin == 0 || std::string_view(lines).substr(0, begin).ends_with(terminator);
-    if (SendResult ready = WaitWritable(writer); ready != SendResult::kSent) return ready;
-    if (!writer.Write(std::string_view(lines).substr(begin, end - begin))) {
-      return SendResult::kBroken;
-    }
-    begin = end;
-  }
-  at_message_boundary_ = true;
-  return SendResult::kSent;
-}
-
-WatchStream::SendResult WatchStream::WaitWritable(StreamWriter& writer) {
-  const steady_clock::time_point deadline = steady_clock::now() + options_.stall_timeout;
-  while (!writer.WaitWritable(std::min(kCheckInterval, Until(deadline)))) {
-    if (stop_.stop_requested()) return SendResult::kStopped;
-    if (writer.ClientGone()) return SendResult::kBroken;
-    if (steady_clock::now() >= deadline) return SendResult::kStalled;
-  }
-  return SendResult::kSent;
-}
-
-bool WatchStream::Finish(StreamWriter& writer, const Json& line) {
-  const std::string text = Line(line, std::nullopt, options_.server_sent_events);
-  switch (Send(writer, text)) {
-    case SendResult::kSent:
-      return true;
-    case SendResult::kStalled:
-      return CutOffSlowReader(writer);
-    case SendResult::kStopped:
-    case SendResult::kBroken:
-      return false;
-  }
-  return false;
-}
-
-bool WatchStream::CutOffSlowReader(StreamWriter& writer) {
-  // A last word only between whole messages, and only if it cannot block.
-  if (at_message_boundary_ && writer.WaitWritable(milliseconds(0))) {
-    const Json error = ErrorJson(sent_index_,
-                                 "slow reader: the client took no data for " +
-                                     std::to_string(options_.stall_timeout.count()) +
-                                     " ms; the stream is closed, watch again from index " +
-                                     std::to_string(sent_index_),
-                                 std::nullopt);
-    writer.Write(Line(error, std::nullopt, options_.server_sent_events));
-  }
-  return false;  // the last chunk could block: drop the connection
 }
 
 }  // namespace roster::http

@@ -65,11 +65,15 @@ struct Node::WatchGroup {
   std::mutex mutex;
   std::condition_variable cv;
   std::uint64_t generation = 0;  // guarded by mutex; one more per write that fired it
+  // The callbacks of its watches that an event loop drives (Watch::OnFire), by watch.
+  std::map<const void*, std::function<void()>> callbacks;  // guarded by mutex
 
   void Fire() {
     {
       std::lock_guard<std::mutex> lock(mutex);
       ++generation;
+      // Each only queues work for its loop; under the lock, so the watch is alive.
+      for (const auto& [watch, callback] : callbacks) callback();
     }
     // After unlocking, so a woken thread does not block at once on `mutex`.
     cv.notify_all();
@@ -118,6 +122,10 @@ class Node::WatchImpl final : public http::Watch {
     seen_generation_ = group_->generation;
   }
   ~WatchImpl() override {
+    {
+      std::lock_guard<std::mutex> group_lock(group_->mutex);
+      group_->callbacks.erase(this);
+    }
     std::lock_guard<std::mutex> lock(node_->watch_mutex_);
     if (--group_->watches > 0) return;
     for (store::WatchId id : group_->ids) {
@@ -133,6 +141,11 @@ class Node::WatchImpl final : public http::Watch {
     const bool fired = group_->generation != seen_generation_;
     seen_generation_ = group_->generation;
     return fired;
+  }
+  void OnFire(std::function<void()> fired) override {
+    std::lock_guard<std::mutex> lock(group_->mutex);
+    if (group_->generation != seen_generation_) fired();
+    group_->callbacks.emplace(this, std::move(fired));
   }
 
  private:
@@ -397,6 +410,12 @@ Result<http::ReadMeta> Node::Read(http::Consistency mode,
   std::shared_lock<std::shared_mutex> lock(store_mutex_);
   read(store_);
   return meta;
+}
+
+bool Node::ReadsLocally(http::Consistency mode) {
+  if (mode == http::Consistency::kStale) return true;
+  std::lock_guard<std::mutex> lock(status_mutex_);
+  return mode == http::Consistency::kDefault && leader_ready_for_reads_;
 }
 
 // ---- Backend: status -------------------------------------------------------------------

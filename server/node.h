@@ -196,6 +196,7 @@ class Node final : public http::Backend {
   Result<http::ReadMeta> Read(http::Consistency mode,
                               const std::function<void(const store::Store&)>& read) override;
   std::unique_ptr<http::Watch> NewWatch(std::vector<store::WatchKey> keys) override;
+  bool ReadsLocally(http::Consistency mode) override;
   std::string LeaderAddress() override;
   std::vector<std::string> PeerAddresses() override;
   Result<http::RaftConfiguration> GetRaftConfiguration(http::Consistency mode) override;

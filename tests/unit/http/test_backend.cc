@@ -20,6 +20,11 @@ class TestWatch final : public Watch {
     state_->fired = false;
     return true;
   }
+  void OnFire(std::function<void()> fired) override {
+    std::lock_guard<std::mutex> lock(state_->mutex);
+    if (state_->fired) fired();
+    state_->callback = std::move(fired);
+  }
 
  private:
   TestBackend& backend_;
@@ -49,6 +54,7 @@ Result<WriteOutcome> TestBackend::Apply(std::string command) {
     WatchState& state = *watch_states_.at(id);
     std::lock_guard<std::mutex> state_lock(state.mutex);
     state.fired = true;
+    if (state.callback) state.callback();
     state.changed.notify_one();
   }
   if (!result.error.ok()) {

@@ -8,6 +8,7 @@
 
 #include <condition_variable>
 #include <cstddef>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -68,6 +69,7 @@ class TestBackend final : public Backend {
     std::mutex mutex;
     std::condition_variable changed;
     bool fired = false;  // guarded by mutex
+    std::function<void()> callback;  // Watch::OnFire's; guarded by mutex
   };
 
  private:
