@@ -10,6 +10,9 @@ namespace {
 
 using std::chrono::steady_clock;
 
+// Set by NoWaitingReadsScope.
+thread_local bool reads_must_not_wait = false;
+
 // Jitter only needs to spread timeouts, from a generator per thread (base/random.h).
 Random& ThreadRandom() {
   thread_local SystemRandom random;
@@ -74,6 +77,9 @@ ParkedRead::ParkedRead(Backend& backend, BlockingRead read, std::unique_ptr<Watc
       deadline_(deadline),
       read_key_(std::move(read_key)) {}
 
+NoWaitingReadsScope::NoWaitingReadsScope() { reads_must_not_wait = true; }
+NoWaitingReadsScope::~NoWaitingReadsScope() { reads_must_not_wait = false; }
+
 ParkedRead::Outcome ParkedRead::Run() {
   Result<RunResult> result = RunOnce(backend_, read_, read_.consistency);
   Outcome outcome;
@@ -85,19 +91,28 @@ ParkedRead::Outcome ParkedRead::Run() {
 
 Reply ServeBlockingRead(Backend& backend, const BlockingLimits& limits, std::string_view read_key,
                         BlockingRead read) {
-  if (read.blocking.min_index == 0) return Rendered(read, RunOnce(backend, read, read.consistency));
+  const bool may_wait = !reads_must_not_wait || backend.ReadsLocally(read.consistency);
+  if (read.blocking.min_index == 0 && may_wait) {
+    return Rendered(read, RunOnce(backend, read, read.consistency));
+  }
   const std::chrono::nanoseconds wait = EffectiveWait(read.blocking.wait, limits);
   const steady_clock::time_point deadline =
       steady_clock::now() + wait + Jitter(wait, ThreadRandom());
   // Registered before the first run: a write between the run and the park still fires.
   std::unique_ptr<Watch> watch = backend.NewWatch(read.watch_keys);
-  if (!NothingNewLocally(backend, read)) {
-    Result<RunResult> result = RunOnce(backend, read, read.consistency);
-    if (!result.ok() || result->index > read.blocking.min_index) return Rendered(read, result);
+  bool due_now = false;
+  if (read.blocking.min_index == 0 || !NothingNewLocally(backend, read)) {
+    if (may_wait) {
+      Result<RunResult> result = RunOnce(backend, read, read.consistency);
+      if (!result.ok() || result->index > read.blocking.min_index) return Rendered(read, result);
+    } else {
+      due_now = true;  // a worker makes the run that waits for the leader
+    }
   }
   Reply reply;
   reply.parked_read = std::make_shared<ParkedRead>(backend, std::move(read), std::move(watch),
                                                    deadline, std::string(read_key));
+  if (due_now) reply.parked_read->set_due_now();
   return reply;
 }
 

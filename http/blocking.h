@@ -74,9 +74,13 @@ class ParkedRead {
   // Whether the reply to a run with this outcome goes out now (its index is past the
   // client's, or it is an error); when the deadline has passed it goes out anyway.
   bool Answers(const Outcome& outcome) const {
-    return outcome.final || outcome.index > read_.blocking.min_index;
+    return outcome.final || read_.blocking.min_index == 0 ||
+           outcome.index > read_.blocking.min_index;
   }
   bool runs_locally() const { return backend_.ReadsLocally(read_.consistency); }
+  // To run at once, not on a write: its first run in the client's mode is still to come.
+  bool due_now() const { return due_now_; }
+  void set_due_now() { due_now_ = true; }
   Watch& watch() { return *watch_; }
   std::chrono::steady_clock::time_point deadline() const { return deadline_; }
   // Parked reads with equal keys read the same thing: one run answers all of them.
@@ -88,10 +92,23 @@ class ParkedRead {
   std::unique_ptr<Watch> watch_;
   std::chrono::steady_clock::time_point deadline_;
   std::string read_key_;
+  bool due_now_ = false;
+};
+
+// While one lives, blocking reads on this thread never wait for the leader (see
+// ServeBlockingRead): the event loop serves requests on its own thread under one.
+class NoWaitingReadsScope {
+ public:
+  NoWaitingReadsScope();
+  ~NoWaitingReadsScope();
+  NoWaitingReadsScope(const NoWaitingReadsScope&) = delete;
+  NoWaitingReadsScope& operator=(const NoWaitingReadsScope&) = delete;
 };
 
 // Serves the read: at once when ?index is 0 or the store already holds a newer result
-// (or the read fails), otherwise a Reply with parked_read set.
+// (or the read fails), otherwise a Reply with parked_read set. On a thread where reads
+// must not wait (NoWaitingReadsScope), a run that would wait for the leader is parked
+// instead, due at once: the event loop hands it to a worker.
 Reply ServeBlockingRead(Backend& backend, const BlockingLimits& limits, std::string_view read_key,
                         BlockingRead read);
 

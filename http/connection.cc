@@ -84,7 +84,17 @@ Endpoint LocalEndpoint(int fd) {
 
 // httplib::Stream over a connected socket: buffered reads (httplib reads request
 // lines a byte at a time), and every wait bounded by a timeout and the stop signal.
-class SocketStream final : public httplib::Stream {
+// A stream whose writes can be dropped: httplib writes a placeholder reply for a
+// request whose real reply the event loop writes.
+class DiscardingStream : public httplib::Stream {
+ public:
+  void set_discard_writes(bool discard) { discard_writes_ = discard; }
+
+ protected:
+  bool discard_writes_ = false;
+};
+
+class SocketStream final : public DiscardingStream {
  public:
   SocketStream(int fd, int stop_fd, const HttpOptions& options, Endpoint peer,
                std::string_view pending = {})
@@ -94,9 +104,6 @@ class SocketStream final : public httplib::Stream {
     end_ = pending.size();
   }
 
-  // While set, writes are dropped: httplib writes a placeholder reply for a request
-  // whose real reply the event loop writes.
-  void set_discard_writes(bool discard) { discard_writes_ = discard; }
   // The bytes read and not yet parsed (a pipelined request), taken out.
   std::string TakeBuffered() {
     std::string rest(buffer_.data() + begin_, end_ - begin_);
@@ -158,12 +165,49 @@ class SocketStream final : public httplib::Stream {
   std::array<char, 4096> buffer_{};
   std::size_t begin_ = 0;
   std::size_t end_ = 0;
-  bool discard_writes_ = false;
+};
+
+// httplib::Stream over the bytes the event loop has read (a whole request: reads never
+// wait) that collects the response, for a request served on the loop's thread.
+class BufferStream final : public DiscardingStream {
+ public:
+  explicit BufferStream(const Connection& connection) : connection_(connection) {}
+
+  bool is_readable() const override { return consumed_ < connection_.pending.size(); }
+  bool is_writable() const override { return true; }
+  ssize_t read(char* ptr, size_t size) override {
+    const std::size_t count = std::min(size, connection_.pending.size() - consumed_);
+    std::memcpy(ptr, connection_.pending.data() + consumed_, count);
+    consumed_ += count;
+    return static_cast<ssize_t>(count);
+  }
+  ssize_t write(const char* ptr, size_t size) override {
+    if (!discard_writes_) output_.append(ptr, size);
+    return static_cast<ssize_t>(size);
+  }
+  void get_remote_ip_and_port(std::string& ip, int& port) const override {
+    ip = connection_.peer_ip();
+    port = connection_.peer_port();
+  }
+  void get_local_ip_and_port(std::string& ip, int& port) const override {
+    const Endpoint local = LocalEndpoint(connection_.fd());
+    ip = local.ip;
+    port = local.port;
+  }
+  socket_t socket() const override { return connection_.fd(); }
+
+  std::size_t consumed() const { return consumed_; }
+  std::string TakeOutput() { return std::move(output_); }
+
+ private:
+  const Connection& connection_;
+  std::size_t consumed_ = 0;
+  std::string output_;
 };
 
 // Where ParkCurrentRequest leaves a parked reply for ServeConnection, on this thread.
 struct ParkSlot {
-  SocketStream* stream = nullptr;
+  DiscardingStream* stream = nullptr;
   std::optional<Parking> parking;
 };
 thread_local ParkSlot* current_park_slot = nullptr;
@@ -236,9 +280,12 @@ Listener::Listener(const HttpOptions& options)
     : options_(options),
       limiter_(options.connections_per_client_max),
       pool_(options.threads),
-      loop_(options_, pool_, [this](std::shared_ptr<Connection> connection) {
-        ServeConnection(std::move(connection));
-      }) {
+      loop_(
+          options_, pool_,
+          [this](std::shared_ptr<Connection> connection) {
+            ServeConnection(std::move(connection));
+          },
+          [this](Connection& connection) { return ServeOnLoop(connection); }) {
   stop_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   CHECK_GE(stop_fd_, 0) << "eventfd: " << std::strerror(errno);
   const Status loop_started = loop_.Start();
@@ -322,6 +369,27 @@ void Listener::ServeConnection(std::shared_ptr<Connection> connection) {
     }
     if (!ok || client_closes) return;
   }
+}
+
+EventLoop::Served Listener::ServeOnLoop(Connection& connection) {
+  BufferStream stream(connection);
+  ParkSlot slot{&stream, std::nullopt};
+  const ParkSlotScope scope(&slot);
+  const NoWaitingReadsScope no_waiting;
+  const bool last = ++connection.served >= options_.keep_alive_requests_max;
+  bool client_closes = false;
+  const auto serve = [](httplib::Request& request) { PrepareRequest(request, kRouteServe); };
+  const bool ok = process_request(stream, last, client_closes, serve);
+  connection.pending.erase(0, stream.consumed());
+  EventLoop::Served served;
+  if (slot.parking.has_value()) {
+    slot.parking->close_after = client_closes || last;
+    served.parking = std::move(slot.parking);
+    return served;
+  }
+  served.response = stream.TakeOutput();
+  served.close = !ok || client_closes || last;
+  return served;
 }
 
 void Listener::RefuseConnection(int fd) {

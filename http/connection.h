@@ -81,6 +81,8 @@ class Listener final : public httplib::Server {
   bool process_and_close_socket(socket_t sock) override;
   // Serves the connection's requests until it closes, idles out, or one parks.
   void ServeConnection(std::shared_ptr<Connection> connection);
+  // Serves the request the event loop has read, on the loop's thread.
+  EventLoop::Served ServeOnLoop(Connection& connection);
   // Answers one request with 429 and closes: the client learns why, as with Consul.
   void RefuseConnection(int fd);
 

@@ -9,6 +9,7 @@
 #include <array>
 #include <cerrno>
 #include <climits>
+#include <cctype>
 #include <cstring>
 #include <exception>
 #include <map>
@@ -112,8 +113,50 @@ struct EventLoop::Entry {
   WatchStream* stream() const { return parking.reply.parked_stream.get(); }
 };
 
-EventLoop::EventLoop(const HttpOptions& options, GrowingTaskQueue& pool, Resume resume)
-    : options_(options), pool_(pool), resume_(std::move(resume)) {}
+NextRequest ClassifyNextRequest(std::string_view received) {
+  const std::size_t headers_end = received.find("\r\n\r\n");
+  if (headers_end == std::string_view::npos) {
+    return received.size() < EventLoop::kReadAheadBytes ? NextRequest::kNeedMore
+                                                        : NextRequest::kHandToWorker;
+  }
+  const std::string_view head = received.substr(0, headers_end + 2);
+  if (!head.starts_with("GET /v1/")) return NextRequest::kHandToWorker;
+  const std::string_view target = head.substr(4, head.find(' ', 4) - 4);
+  static constexpr std::string_view kReadPrefixes[] = {"/v1/kv/", "/v1/catalog/", "/v1/health/",
+                                                       "/v1/session/"};
+  bool read = false;
+  for (std::string_view prefix : kReadPrefixes) read = read || target.starts_with(prefix);
+  // ?index=N with N > 0, as its own parameter.
+  const std::size_t query = target.find('?');
+  bool blocking = false;
+  for (std::size_t at = target.find("index=", query); query != std::string_view::npos &&
+                                                      at != std::string_view::npos;
+       at = target.find("index=", at + 1)) {
+    const char before = target[at - 1];
+    const std::size_t digit = at + 6;
+    if ((before == '?' || before == '&') && digit < target.size() && target[digit] >= '1' &&
+        target[digit] <= '9') {
+      blocking = true;
+    }
+  }
+  if (!read || !blocking) return NextRequest::kHandToWorker;
+  // No body: neither of the headers that announce one, in any case.
+  std::string lower(head);
+  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (lower.find("\ncontent-length:") != std::string::npos ||
+      lower.find("\ntransfer-encoding:") != std::string::npos ||
+      lower.find("\nexpect:") != std::string::npos) {
+    return NextRequest::kHandToWorker;
+  }
+  return NextRequest::kServeOnLoop;
+}
+
+EventLoop::EventLoop(const HttpOptions& options, GrowingTaskQueue& pool, Resume resume,
+                     ServeHere serve_here)
+    : options_(options),
+      pool_(pool),
+      resume_(std::move(resume)),
+      serve_here_(std::move(serve_here)) {}
 
 EventLoop::~EventLoop() {
   Stop();
@@ -246,6 +289,7 @@ void EventLoop::Admit(std::shared_ptr<Connection> connection, Parking parking) {
   watch.OnFire([this, id] { Notify([id](Inbox& inbox) { inbox.fired.push_back(id); }); });
   if (ParkedRead* read = entry.read()) {
     SetTimer(entry, read->deadline());
+    if (read->due_now()) to_run_.push_back(id);
     return;
   }
   // A stream: its status line and headers, then its first lines.
@@ -260,6 +304,7 @@ void EventLoop::OnFired(std::uint64_t id) {
   auto it = entries_.find(id);
   if (it == entries_.end()) return;  // answered or closed since
   Entry& entry = *it->second;
+  if (entry.read() == nullptr && entry.stream() == nullptr) return;  // its reply is out
   if (entry.read() != nullptr) {
     if (entry.state == Entry::State::kWaiting) {
       to_run_.push_back(id);
@@ -277,7 +322,7 @@ void EventLoop::OnIo(std::uint64_t id, std::uint32_t events) {
   if (it == entries_.end()) return;
   Entry& entry = *it->second;
   if (entry.state == Entry::State::kIdle && (events & EPOLLIN) != 0) {
-    ResumeRequest(entry);
+    OnReadable(entry);
     return;
   }
   if ((events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) != 0) {
@@ -450,8 +495,52 @@ void EventLoop::Idle(Entry& entry) {
   entry.state = Entry::State::kIdle;
   // The watch and what the reply held go now; the connection waits for a request.
   entry.parking.reply = Reply{};
+  if (!entry.connection->pending.empty()) {
+    ResumeRequest(entry);  // a pipelined request is here already: a worker serves it
+    return;
+  }
   SetEvents(entry, EPOLLIN | EPOLLRDHUP);
   SetTimer(entry, Clock::now() + options_.keep_alive_timeout_ms);
+}
+
+void EventLoop::OnReadable(Entry& entry) {
+  Connection& connection = *entry.connection;
+  if (connection.pending.size() < kReadAheadBytes) {
+    char buffer[kReadAheadBytes];
+    const ssize_t got = ::recv(connection.fd(), buffer, kReadAheadBytes - connection.pending.size(),
+                               MSG_DONTWAIT);
+    if (got == 0 || (got < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
+      Close(entry);  // the client closed between requests, or the connection broke
+      return;
+    }
+    if (got > 0) connection.pending.append(buffer, static_cast<std::size_t>(got));
+  }
+  switch (ClassifyNextRequest(connection.pending)) {
+    case NextRequest::kNeedMore:
+      return;  // the keep-alive timer still runs
+    case NextRequest::kHandToWorker:
+      ResumeRequest(entry);
+      return;
+    case NextRequest::kServeOnLoop:
+      ServeOnLoop(entry);
+      return;
+  }
+}
+
+void EventLoop::ServeOnLoop(Entry& entry) {
+  std::shared_ptr<Connection> connection = entry.connection;
+  Served served = serve_here_(*connection);
+  if (served.parking.has_value()) {
+    Close(entry);  // the entry only: `connection` keeps the socket open
+    Admit(std::move(connection), std::move(*served.parking));
+    return;
+  }
+  entry.parking.close_after = served.close;
+  entry.out = std::move(served.response);
+  entry.out_sent = 0;
+  entry.state = Entry::State::kWriting;
+  entry.write_since = Clock::now();
+  Flush(entry);
 }
 
 void EventLoop::ResumeRequest(Entry& entry) {

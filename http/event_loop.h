@@ -27,6 +27,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <string_view>
@@ -81,11 +82,33 @@ std::string FrameChunkedHead(const Reply& reply, bool close);
 std::string FrameChunk(std::string_view data);
 inline constexpr std::string_view kLastChunk = "0\r\n\r\n";
 
+// Whether the loop serves a connection's next request itself, from the bytes it has
+// read so far: only a complete bodiless GET of a blocking read (?index=N, N > 0) under
+// /v1/kv/, /v1/catalog/, /v1/health/ or /v1/session/, a client re-arming its watch. Its
+// handler parks it or answers from the local replica without waiting (a run that would
+// wait for the leader goes to a worker: NoWaitingReadsScope). kNeedMore: the headers
+// are not complete yet (and fit in the read buffer).
+enum class NextRequest { kServeOnLoop, kHandToWorker, kNeedMore };
+NextRequest ClassifyNextRequest(std::string_view received);
+
 class EventLoop {
  public:
   using Resume = std::function<void(std::shared_ptr<Connection>)>;
+  // What serving one request on the loop's thread gave: a parked reply, or the bytes of
+  // a finished one.
+  struct Served {
+    std::optional<Parking> parking;
+    std::string response;
+    bool close = false;  // after the response
+  };
+  using ServeHere = std::function<Served(Connection&)>;
+  // The largest request the loop reads ahead; a longer one goes to a worker.
+  static constexpr std::size_t kReadAheadBytes = 4096;
+
   // `resume` serves a connection's next request; the loop posts it to `pool`.
-  EventLoop(const HttpOptions& options, GrowingTaskQueue& pool, Resume resume);
+  // `serve_here` serves one on the loop's thread (see ClassifyNextRequest).
+  EventLoop(const HttpOptions& options, GrowingTaskQueue& pool, Resume resume,
+            ServeHere serve_here);
   ~EventLoop();  // Stop()s
   EventLoop(const EventLoop&) = delete;
   EventLoop& operator=(const EventLoop&) = delete;
@@ -126,6 +149,8 @@ class EventLoop {
   void AfterWritten(Entry& entry);
   void Idle(Entry& entry);
   void ResumeRequest(Entry& entry);
+  void OnReadable(Entry& entry);
+  void ServeOnLoop(Entry& entry);
   void Close(Entry& entry);
   void SetEvents(Entry& entry, std::uint32_t events);
   void SetTimer(Entry& entry, Clock::time_point at);
@@ -134,6 +159,7 @@ class EventLoop {
   const HttpOptions options_;
   GrowingTaskQueue& pool_;
   const Resume resume_;
+  const ServeHere serve_here_;
   int epoll_fd_ = -1;
   int wake_fd_ = -1;
   std::thread thread_;
