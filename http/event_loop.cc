@@ -141,12 +141,17 @@ NextRequest ClassifyNextRequest(std::string_view received) {
   }
   if (!read || !blocking) return NextRequest::kHandToWorker;
   // No body: neither of the headers that announce one, in any case.
-  std::string lower(head);
-  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  if (lower.find("\ncontent-length:") != std::string::npos ||
-      lower.find("\ntransfer-encoding:") != std::string::npos ||
-      lower.find("\nexpect:") != std::string::npos) {
-    return NextRequest::kHandToWorker;
+  for (std::size_t line = head.find('\n'); line != std::string_view::npos;
+       line = head.find('\n', line + 1)) {
+    const std::string_view rest = head.substr(line + 1);
+    for (std::string_view name : {"content-length:", "transfer-encoding:", "expect:"}) {
+      if (rest.size() >= name.size() &&
+          std::equal(name.begin(), name.end(), rest.begin(), [](char a, char b) {
+            return a == std::tolower(static_cast<unsigned char>(b));
+          })) {
+        return NextRequest::kHandToWorker;
+      }
+    }
   }
   return NextRequest::kServeOnLoop;
 }
@@ -232,6 +237,7 @@ void EventLoop::Run() {
     if (ready < 0 && errno != EINTR) {
       LOG(ERROR) << "epoll_wait: " << std::strerror(errno);
     }
+    batch_cache_.Clear();  // a write may have come since the last round
     for (int i = 0; i < ready; ++i) {
       if (events[i].data.u64 == 0) {
         std::uint64_t count;
@@ -284,7 +290,17 @@ void EventLoop::Admit(std::shared_ptr<Connection> connection, Parking parking) {
   }
   entry.events = EPOLLRDHUP;
   entries_.emplace(entry.id, std::move(owned));
+  StartParked(entry);
+}
+
+void EventLoop::StartParked(Entry& entry) {
   const std::uint64_t id = entry.id;
+  entry.state = Entry::State::kWaiting;
+  entry.fired = false;
+  entry.ends = false;
+  entry.out.clear();
+  entry.out_sent = 0;
+  SetEvents(entry, EPOLLRDHUP);
   Watch& watch = entry.read() != nullptr ? entry.read()->watch() : entry.stream()->watch();
   watch.OnFire([this, id] { Notify([id](Inbox& inbox) { inbox.fired.push_back(id); }); });
   if (ParkedRead* read = entry.read()) {
@@ -430,7 +446,7 @@ void EventLoop::Pump(Entry& entry) {
     if (entry.fired) stream.MarkChanged();
     entry.fired = false;
     const bool progress_due = now - entry.last_line >= stream.options().progress_interval;
-    WatchStream::Next next = stream.Produce(progress_due);
+    WatchStream::Next next = stream.Produce(progress_due, &batch_cache_);
     if (next.lines.empty()) {
       entry.state = Entry::State::kWaiting;
       SetTimer(entry, entry.last_line + stream.options().progress_interval);
@@ -531,8 +547,8 @@ void EventLoop::ServeOnLoop(Entry& entry) {
   std::shared_ptr<Connection> connection = entry.connection;
   Served served = serve_here_(*connection);
   if (served.parking.has_value()) {
-    Close(entry);  // the entry only: `connection` keeps the socket open
-    Admit(std::move(connection), std::move(*served.parking));
+    entry.parking = std::move(*served.parking);
+    StartParked(entry);
     return;
   }
   entry.parking.close_after = served.close;

@@ -41,6 +41,7 @@
 #include "http/options.h"
 #include "http/reply.h"
 #include "http/task_queue.h"
+#include "http/watch_stream.h"
 
 namespace roster::http {
 
@@ -137,6 +138,8 @@ class EventLoop {
   void Run();
   void Notify(const std::function<void(Inbox&)>& add);
   void Admit(std::shared_ptr<Connection> connection, Parking parking);
+  // Starts the entry's parked reply (parking.reply), on a connection it already holds.
+  void StartParked(Entry& entry);
   void OnFired(std::uint64_t id);
   void OnIo(std::uint64_t id, std::uint32_t events);
   void OnTimer(Entry& entry, Clock::time_point now);
@@ -174,6 +177,7 @@ class EventLoop {
   std::unordered_map<std::uint64_t, std::unique_ptr<Entry>> entries_;
   std::set<std::pair<Clock::time_point, std::uint64_t>> timers_;
   std::vector<std::uint64_t> to_run_;  // parked reads to run this round
+  WatchStream::BatchCache batch_cache_;  // streams' batches, this round
   std::uint64_t next_id_ = 1;          // 0 is the wake descriptor's
 };
 

@@ -39,9 +39,18 @@ Json WatchStream::ErrorJson(store::Index index, const std::string& error,
   return json;
 }
 
-WatchStream::Next WatchStream::Produce(bool progress_due) {
+WatchStream::Next WatchStream::Produce(bool progress_due, BatchCache* cache) {
   if (!more_ && !progress_due) return {};
-  Result<Batch> batch = ReadBatch();
+  const BatchCache::Key key{options_.prefix, cursor_, options_.server_sent_events,
+                            options_.batch_events_max};
+  Result<Batch> batch = Batch{};
+  auto cached = cache != nullptr ? cache->batches_.find(key) : decltype(cache->batches_.end()){};
+  if (cache != nullptr && cached != cache->batches_.end()) {
+    batch = cached->second;
+  } else {
+    batch = ReadBatch();
+    if (batch.ok() && cache != nullptr) cache->batches_.emplace(key, *batch);
+  }
   if (!batch.ok()) {
     const std::string error = "reading the event history failed: " + batch.status().message();
     return Final(ErrorJson(sent_index_, error, std::nullopt));
@@ -53,7 +62,7 @@ WatchStream::Next WatchStream::Produce(bool progress_due) {
     return Final(ErrorJson(sent_index_, error, batch->compacted_index));
   }
   Next next;
-  next.lines = RenderEvents(batch->events);
+  next.lines = std::move(batch->lines);
   cursor_ = batch->through_index;
   more_ = batch->through_index < batch->last_index;
   if (!more_ && (!announced_ || (next.lines.empty() && progress_due))) {
@@ -79,6 +88,7 @@ std::string WatchStream::SlowReaderLine() const {
 
 Result<WatchStream::Batch> WatchStream::ReadBatch() const {
   Batch batch;
+  std::vector<store::KvEvent> events;
   // The history is this server's own; reading it needs no leader (the handler's first
   // read honoured the client's consistency mode).
   Result<ReadMeta> meta = backend_.Read(Consistency::kStale, [&](const store::Store& store) {
@@ -86,11 +96,12 @@ Result<WatchStream::Batch> WatchStream::ReadBatch() const {
     store::HistoryRead read = history.Read(cursor_, options_.prefix, options_.batch_events_max);
     batch.gone = read.gone;
     batch.compacted_index = history.compacted_index();
-    batch.events = std::move(read.events);
+    events = std::move(read.events);
     batch.through_index = read.through_index;
     batch.last_index = history.last_index();
   });
   if (!meta.ok()) return meta.status();
+  batch.lines = RenderEvents(events);  // with the store no longer held
   return batch;
 }
 

@@ -19,7 +19,9 @@
 #pragma once
 
 #include <chrono>
+#include <compare>
 #include <cstddef>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -52,7 +54,12 @@ class WatchStream {
     std::string lines;
     bool end = false;
   };
-  Next Produce(bool progress_due);
+  // Batches read and rendered for other streams (same prefix, cursor and format): the
+  // event loop's thousands of streams on one prefix read and render a write once. Only
+  // valid while no write could come between its uses: the loop clears it after each
+  // round of wake-ups (a write that lands meanwhile fires the watches again).
+  class BatchCache;
+  Next Produce(bool progress_due, BatchCache* cache = nullptr);
   // The lines of the last Produce are all written.
   void Sent() { sent_index_ = cursor_; }
   // Events may be waiting after what was produced (a batch was cut at its maximum).
@@ -73,10 +80,11 @@ class WatchStream {
                         std::optional<store::Index> oldest_index);
 
  private:
+  // One read of the history after the cursor, rendered.
   struct Batch {
     bool gone = false;
     store::Index compacted_index = 0;
-    std::vector<store::KvEvent> events;
+    std::string lines;
     store::Index through_index = 0;
     store::Index last_index = 0;
   };
@@ -92,6 +100,22 @@ class WatchStream {
   store::Index sent_index_;  // every event through it has been written to the socket
   bool more_ = true;         // events may be waiting after cursor_
   bool announced_ = false;   // the progress line saying "caught up" went out
+};
+
+class WatchStream::BatchCache {
+ public:
+  void Clear() { batches_.clear(); }
+
+ private:
+  friend class WatchStream;
+  struct Key {
+    std::string prefix;
+    store::Index cursor;
+    bool sse;
+    std::size_t batch_events_max;
+    auto operator<=>(const Key&) const = default;
+  };
+  std::map<Key, Batch> batches_;
 };
 
 }  // namespace roster::http
