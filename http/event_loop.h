@@ -38,6 +38,7 @@
 
 #include "base/status.h"
 #include "http/blocking.h"
+#include "http/next_request.h"
 #include "http/options.h"
 #include "http/reply.h"
 #include "http/task_queue.h"
@@ -83,15 +84,6 @@ std::string FrameChunkedHead(const Reply& reply, bool close);
 std::string FrameChunk(std::string_view data);
 inline constexpr std::string_view kLastChunk = "0\r\n\r\n";
 
-// Whether the loop serves a connection's next request itself, from the bytes it has
-// read so far: only a complete bodiless GET of a blocking read (?index=N, N > 0) under
-// /v1/kv/, /v1/catalog/, /v1/health/ or /v1/session/, a client re-arming its watch. Its
-// handler parks it or answers from the local replica without waiting (a run that would
-// wait for the leader goes to a worker: NoWaitingReadsScope). kNeedMore: the headers
-// are not complete yet (and fit in the read buffer).
-enum class NextRequest { kServeOnLoop, kHandToWorker, kNeedMore };
-NextRequest ClassifyNextRequest(std::string_view received);
-
 class EventLoop {
  public:
   using Resume = std::function<void(std::shared_ptr<Connection>)>;
@@ -103,9 +95,6 @@ class EventLoop {
     bool close = false;  // after the response
   };
   using ServeHere = std::function<Served(Connection&)>;
-  // The largest request the loop reads ahead; a longer one goes to a worker.
-  static constexpr std::size_t kReadAheadBytes = 4096;
-
   // `resume` serves a connection's next request; the loop posts it to `pool`.
   // `serve_here` serves one on the loop's thread (see ClassifyNextRequest).
   EventLoop(const HttpOptions& options, GrowingTaskQueue& pool, Resume resume,

@@ -1,4 +1,5 @@
-// libFuzzer target for the query-parameter parsers of http/ (params.h, kv_params.h):
+// libFuzzer target for the query-parameter parsers of http/ (params.h, kv_params.h)
+// and the event loop's look at a next request (next_request.h):
 // every byte of a request target comes from the network. Besides "no crash, no UB",
 // it checks that what parses is consistent: durations and integers survive a round
 // trip, a re-encoded query parses back to the same pairs, and a KV write that passes
@@ -13,6 +14,7 @@
 
 #include "base/check.h"
 #include "http/kv_params.h"
+#include "http/next_request.h"
 #include "http/params.h"
 #include "store/command.h"
 
@@ -65,7 +67,19 @@ void CheckKv(const Target& target) {
   CheckWrite(ParseKvDelete(target.path, target.query, kKeyBytesMax));
 }
 
+// What the event loop serves itself must be a whole bodiless GET of a read.
+void CheckNextRequest(std::string_view input) {
+  const NextRequest next = ClassifyNextRequest(input);
+  const bool complete = input.find("\r\n\r\n") != std::string_view::npos;
+  if (next == NextRequest::kServeOnLoop) {
+    CHECK(complete && input.starts_with("GET /v1/")) << "served on the loop: " << input;
+    CHECK(input.find("index=") != std::string_view::npos);
+  }
+  if (next == NextRequest::kNeedMore) CHECK(!complete && input.size() < kReadAheadBytes);
+}
+
 void FuzzOne(std::string_view input) {
+  CheckNextRequest(input);
   CheckDuration(input);
   CheckUint64(input);
   Result<Target> target = ParseTarget(input);
