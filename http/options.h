@@ -11,9 +11,11 @@
 
 namespace roster::http {
 
-// The pool of threads that serve connections (http/task_queue.h). A connection holds
-// its thread for its whole life, and a blocking query parks it for minutes, so the
-// pool grows with demand instead of queueing behind parked long-polls.
+// The pool of threads that serve requests (http/task_queue.h). A connection holds its
+// thread while its client sends requests; a parked reply (a blocking query, a watch
+// stream) leaves it to the event loop (http/event_loop.h). Forwarded blocking queries
+// (an agent) still hold a thread for minutes, so the pool grows with demand instead of
+// queueing behind them.
 struct ThreadPoolOptions {
   std::size_t threads_min = 4;     // started up front and never retired
   std::size_t threads_max = 4096;  // beyond this, new connections wait in FIFO order

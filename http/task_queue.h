@@ -1,17 +1,18 @@
-// GrowingTaskQueue: the httplib::TaskQueue behind Roster's HTTP server.
+// GrowingTaskQueue: the worker threads of Roster's HTTP server.
 //
-// httplib serves each connection on one thread from accept to close, and a blocking
-// query parks that thread for up to ten minutes. A fixed pool (httplib's default is
-// eight threads) would let a few parked long-polls starve every other client. This
-// pool starts threads_min threads, starts another whenever a task arrives and no
-// thread is idle (up to threads_max; past that, tasks wait in FIFO order), and lets a
-// thread above the minimum exit after idle_timeout_ms without work. So 2,000 parked
-// queries cost 2,000 mostly-sleeping threads, and a plain GET still gets a thread at
-// once.
+// A worker serves a connection's requests until it idles out, closes, or its reply is
+// parked (then the event loop holds it: http/event_loop.h). Some requests still hold a
+// worker for long: an agent forwards a blocking query and waits for the server's reply
+// for up to ten minutes. A fixed pool (httplib's default is eight threads) would let a
+// few of those starve every other client. This pool starts threads_min threads, starts
+// another whenever a new connection arrives (enqueue) and no thread is idle (up to
+// threads_max; past that, tasks wait in FIFO order), and lets a thread above the minimum
+// exit after idle_timeout_ms without work. The event loop's short tasks (Post) only
+// wake idle threads; GrowIfStarved grows the pool when they wait too long.
 //
 // Threads are POSIX threads so that their stack size can be set (std::thread cannot).
-// Thread-safety: enqueue from any thread; shutdown from one (httplib calls it when its
-// accept loop ends), after which enqueue drops tasks. The destructor shuts down.
+// Thread-safety: enqueue and Post from any thread; shutdown from one, after which both
+// drop tasks. The destructor shuts down.
 #pragma once
 
 #include <pthread.h>
