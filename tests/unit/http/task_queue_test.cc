@@ -1,11 +1,13 @@
 // GrowingTaskQueue: grows while every thread is busy, never past its max, shrinks back
-// to its min when idle, and runs every task it accepted.
+// to its min when idle, and runs every task it accepted; the event loop's short tasks
+// wait for a thread instead of starting one, unless they wait too long.
 #include "http/task_queue.h"
 
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 // clang-format off
@@ -114,6 +116,28 @@ TEST_CASE("shutdown runs what was queued and joins every thread") {
     queue.enqueue([&finished] { finished += 100; });  // dropped after shutdown
   }
   CHECK(finished.load() == 20);
+}
+
+TEST_CASE("Post queues behind busy threads without growing; GrowIfStarved grows in time") {
+  GrowingTaskQueue queue(SmallPool(2, 16));
+  Gate gate;
+  for (int i = 0; i < 2; ++i) queue.Post([&gate] { gate.Park(); });
+  REQUIRE(Eventually([&] { return gate.parked() == 2; }));
+  std::atomic<int> ran{0};
+  for (int i = 0; i < 50; ++i) queue.Post([&ran] { ++ran; });
+  CHECK(queue.thread_count() == 2);  // a burst of short tasks starts no thread
+  CHECK(ran.load() == 0);            // both threads are parked
+  // Not starved yet: nothing starts, and the answer says when to look again.
+  std::optional<steady_clock::time_point> again = queue.GrowIfStarved(milliseconds(60'000));
+  REQUIRE(again.has_value());
+  CHECK(*again > steady_clock::now());
+  CHECK(queue.thread_count() == 2);
+  // Starved: one more thread, which works off the queue.
+  REQUIRE(queue.GrowIfStarved(milliseconds(0)).has_value());
+  CHECK(Eventually([&] { return ran.load() == 50; }));
+  CHECK(queue.thread_count() == 3);
+  CHECK(!queue.GrowIfStarved(milliseconds(0)).has_value());  // an empty queue
+  gate.Open();
 }
 
 }  // namespace
