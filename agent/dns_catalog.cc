@@ -177,8 +177,8 @@ Status AgentDnsCatalog::CheckDatacenter(std::string_view datacenter) const {
   return NotFound("no datacenter \"" + std::string(datacenter) + "\"");
 }
 
-Result<std::vector<dns::DnsInstance>> AgentDnsCatalog::ServiceInstances(
-    std::string_view datacenter, std::string_view service) const {
+Result<dns::DnsInstances> AgentDnsCatalog::ServiceInstances(std::string_view datacenter,
+                                                            std::string_view service) const {
   RETURN_IF_ERROR(CheckDatacenter(datacenter));
   Result<std::shared_ptr<const WatchedValue>> listed = reads_.Get(
       "/v1/catalog/services",
@@ -186,8 +186,8 @@ Result<std::vector<dns::DnsInstance>> AgentDnsCatalog::ServiceInstances(
   if (!listed.ok()) return listed.status();
   const ServiceNames& names = static_cast<const NamesValue&>(**listed).names;
   const auto spellings = names.find(dns::AsciiLower(service));
-  std::vector<dns::DnsInstance> instances;
-  if (spellings == names.end()) return instances;
+  if (spellings == names.end()) return std::make_shared<const std::vector<dns::DnsInstance>>();
+  std::vector<dns::DnsInstances> parts;
   for (const std::string& spelling : spellings->second) {
     Result<std::shared_ptr<const WatchedValue>> health =
         reads_.Get("/v1/health/service/" + client::HttpClient::EscapePath(spelling),
@@ -195,10 +195,15 @@ Result<std::vector<dns::DnsInstance>> AgentDnsCatalog::ServiceInstances(
                      return Wrap(ParseHealthService(body), &InstancesValue::instances);
                    });
     if (!health.ok()) return health.status();
-    const auto& found = static_cast<const InstancesValue&>(**health).instances;
-    instances.insert(instances.end(), found.begin(), found.end());
+    const auto& value = static_cast<const InstancesValue&>(**health);
+    // Aliasing: the vector shares ownership of the cached value it lives in.
+    parts.push_back(dns::DnsInstances(*health, &value.instances));
   }
-  return instances;
+  if (parts.size() == 1) return parts.front();
+  auto merged = std::make_shared<std::vector<dns::DnsInstance>>();
+  for (const dns::DnsInstances& part : parts)
+    merged->insert(merged->end(), part->begin(), part->end());
+  return dns::DnsInstances(std::move(merged));
 }
 
 Result<std::optional<dns::DnsNode>> AgentDnsCatalog::Node(std::string_view datacenter,

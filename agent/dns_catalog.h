@@ -36,8 +36,11 @@ class AgentDnsCatalog final : public dns::DnsCatalog {
   AgentDnsCatalog(Upstream& upstream, const Clock& clock, std::string datacenter,
                   WatchedReadsOptions options = {});
 
-  Result<std::vector<dns::DnsInstance>> ServiceInstances(std::string_view datacenter,
-                                                         std::string_view service) const override;
+  // The instances of one spelling are the cached value itself (no copy; the same
+  // pointer until a refresh brings a new body); several spellings of a name are merged
+  // into a new vector on every call.
+  Result<dns::DnsInstances> ServiceInstances(std::string_view datacenter,
+                                             std::string_view service) const override;
   Result<std::optional<dns::DnsNode>> Node(std::string_view datacenter,
                                            std::string_view node) const override;
 

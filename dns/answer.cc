@@ -72,13 +72,14 @@ constexpr std::size_t kNameServersMax = 3;
 
 Result<NameServers> FindNameServers(const DomainName& owner, std::string_view datacenter,
                                     const DomainName& domain, const AnswerContext& context) {
-  Result<std::vector<DnsInstance>> servers =
+  Result<internal::FilteredInstances> servers =
       internal::HealthyInstances(context, datacenter, kServerServiceName, "");
   if (!servers.ok()) return servers.status();
   NameServers out;
   std::set<std::string> seen_nodes;
   const std::uint32_t ttl_s = context.config.node_ttl_s;
-  for (const DnsInstance& server : *servers) {
+  for (const DnsInstance* server_pointer : servers->passed) {
+    const DnsInstance& server = *server_pointer;
     if (out.records.size() == kNameServersMax) break;
     std::optional<DomainName> target =
         NodeTargetName(AsciiLower(server.node.name), datacenter, domain);
@@ -170,6 +171,10 @@ AnswerSections AddressAnswer(const Question& question, const QueryName& name,
 
 }  // namespace
 
+std::string AnswerDatacenter(const QueryName& name, const DnsConfig& config) {
+  return name.datacenter.empty() ? AsciiLower(config.datacenter) : name.datacenter;
+}
+
 AnswerSections BuildAnswer(const Question& question, const QueryName& name,
                            const AnswerContext& context) {
   CHECK(name.form != NameForm::kNotOurs) << "BuildAnswer on a name outside the domains";
@@ -178,17 +183,16 @@ AnswerSections BuildAnswer(const Question& question, const QueryName& name,
     out.rcode = kRcodeNotImp;  // zone transfers are not served (as in Consul)
     return out;
   }
-  const std::string datacenter =
-      name.datacenter.empty() ? AsciiLower(context.config.datacenter) : name.datacenter;
+  const std::string datacenter = AnswerDatacenter(name, context.config);
   switch (name.form) {
     case NameForm::kApex:
       return ApexAnswer(question, name, datacenter, context);
     case NameForm::kService: {
-      Result<std::vector<DnsInstance>> instances =
+      Result<internal::FilteredInstances> instances =
           internal::HealthyInstances(context, datacenter, name.service, name.tag);
       if (!instances.ok()) return CatalogFailure(context, name.domain, instances.status());
-      if (instances->empty()) return NameError(context, name.domain);
-      return internal::ServiceAnswer(question, name, datacenter, *instances, context);
+      if (instances->passed.empty()) return NameError(context, name.domain);
+      return internal::ServiceAnswer(question, name, datacenter, instances->passed, context);
     }
     case NameForm::kNode:
       return NodeAnswer(question, name, datacenter, context);

@@ -29,6 +29,11 @@ struct AnswerSections {
   std::vector<ResourceRecord> answers;
   std::vector<ResourceRecord> authority;
   std::vector<ResourceRecord> additional;
+  // True when any other shuffle would have given these same records, the answers only
+  // in another order: no a_record_limit cut, no CNAME picked from several hostnames, no
+  // duplicate SRV dropped whose twin differs. Only then may the answer cache
+  // (dns/answer_cache.h) reuse the reply with the answers reshuffled.
+  bool shuffle_changes_order_only = false;
 };
 
 struct AnswerContext {
@@ -37,6 +42,9 @@ struct AnswerContext {
   Random& random;                // the per-response shuffle
   std::uint32_t soa_serial = 0;  // Consul's: the current Unix time in seconds
 };
+
+// The datacenter a name asks about: its own, else the configured one (lowercase).
+std::string AnswerDatacenter(const QueryName& name, const DnsConfig& config);
 
 // REQUIRES: name.form != NameForm::kNotOurs (such names are forwarded or refused).
 AnswerSections BuildAnswer(const Question& question, const QueryName& name,

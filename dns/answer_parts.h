@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "base/status.h"
 #include "dns/answer.h"
@@ -22,15 +23,23 @@ AnswerSections CatalogFailure(const AnswerContext& context, const DomainName& do
 // Whether an A/AAAA record for `address` answers a question of `type`.
 bool TypeWantsAddress(std::uint16_t type, const RecordData& address);
 
-// The instances of `service` the health filter and the tag filter let through,
-// shuffled; NotFound and other errors from the catalog pass through.
-Result<std::vector<DnsInstance>> HealthyInstances(const AnswerContext& context,
-                                                  std::string_view datacenter,
-                                                  std::string_view service, std::string_view tag);
+// The instances of a service the health filter and the tag filter let through,
+// shuffled: pointers into `all`, which keeps them alive.
+struct FilteredInstances {
+  DnsInstances all;
+  std::vector<const DnsInstance*> passed;
+};
+
+// The instances of `service` that pass the filters; NotFound and other errors from
+// the catalog pass through.
+Result<FilteredInstances> HealthyInstances(const AnswerContext& context,
+                                           std::string_view datacenter, std::string_view service,
+                                           std::string_view tag);
 
 // A service name's answer, once its healthy instances are known (non-empty).
 AnswerSections ServiceAnswer(const Question& question, const QueryName& name,
-                             std::string_view datacenter, const std::vector<DnsInstance>& instances,
+                             std::string_view datacenter,
+                             const std::vector<const DnsInstance*>& instances,
                              const AnswerContext& context);
 
 }  // namespace roster::dns::internal

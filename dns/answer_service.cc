@@ -1,5 +1,6 @@
 // Service answers: the health and tag filters, the shuffle, A/AAAA/CNAME and SRV.
 #include <algorithm>
+#include <map>
 #include <set>
 #include <utility>
 
@@ -23,7 +24,7 @@ bool HasTag(const DnsInstance& instance, std::string_view tag) {
   });
 }
 
-void Shuffle(std::vector<DnsInstance>& instances, Random& random) {
+void Shuffle(std::vector<const DnsInstance*>& instances, Random& random) {
   for (std::size_t i = instances.size(); i > 1; --i) {
     std::swap(instances[i - 1], instances[random.Uniform(i)]);
   }
@@ -60,13 +61,14 @@ std::string_view InstanceAddress(const DnsInstance& instance, const Question& qu
 
 // A, AAAA, ANY and CNAME questions. Duplicates removed; a_record_limit caps the
 // address records; a CNAME only when no instance has a matching IP.
-AnswerSections AddressAnswer(const Question& question, const std::vector<DnsInstance>& instances,
-                             std::uint32_t ttl_s, const AnswerContext& context) {
+AnswerSections AddressAnswer(const Question& question,
+                             const std::vector<const DnsInstance*>& instances, std::uint32_t ttl_s,
+                             const AnswerContext& context) {
   AnswerSections out;
   std::set<std::string> seen_addresses;
   std::optional<ResourceRecord> cname;
-  for (const DnsInstance& instance : instances) {
-    const std::string_view address_text = InstanceAddress(instance, question);
+  for (const DnsInstance* instance : instances) {
+    const std::string_view address_text = InstanceAddress(*instance, question);
     const std::optional<RecordData> address = ParseIpAddress(address_text);
     if (!address.has_value()) {
       const std::optional<DomainName> host = HostName(address_text);
@@ -79,9 +81,12 @@ AnswerSections AddressAnswer(const Question& question, const std::vector<DnsInst
     if (!seen_addresses.insert(AddressKey(*address)).second) continue;
     out.answers.push_back(MakeAddressRecord(question.name, ttl_s, *address));
     if (context.config.a_record_limit != 0 && out.answers.size() >= context.config.a_record_limit) {
-      break;
+      break;  // which addresses make the cut depends on the shuffle
     }
   }
+  const bool cut =
+      context.config.a_record_limit != 0 && out.answers.size() >= context.config.a_record_limit;
+  out.shuffle_changes_order_only = !cut && !out.answers.empty();
   if (out.answers.empty() && cname.has_value()) out.answers.push_back(std::move(*cname));
   return out;
 }
@@ -117,26 +122,48 @@ std::optional<SrvTarget> FindSrvTarget(const DnsInstance& instance, const Questi
   return SrvTarget{std::move(*addr_name), std::move(record), false};
 }
 
+// Whether two instances with the same SRV target (ignoring case) would put the same
+// records in the additional section: the same node name, address and meta.
+bool DescribedAlike(const DnsInstance& a, const DnsInstance& b, const Question& question) {
+  return a.node.name == b.node.name &&
+         InstanceAddress(a, question) == InstanceAddress(b, question) && a.node.meta == b.node.meta;
+}
+
 // SRV questions: one SRV per instance (duplicates by node, address and port removed),
 // the target's A/AAAA in additional, and node meta TXT for node targets.
 AnswerSections SrvAnswer(const Question& question, const QueryName& name,
-                         std::string_view datacenter, const std::vector<DnsInstance>& instances,
-                         std::uint32_t ttl_s, const AnswerContext& context) {
+                         std::string_view datacenter,
+                         const std::vector<const DnsInstance*>& instances, std::uint32_t ttl_s,
+                         const AnswerContext& context) {
   AnswerSections out;
+  out.shuffle_changes_order_only = true;
   std::set<std::string> seen_instances;
-  std::set<std::string> described_targets;
-  for (const DnsInstance& instance : instances) {
+  // Lowercase target -> the instance that described it, to tell whether another
+  // instance with the same target would have described it alike.
+  std::map<std::string, const DnsInstance*> described_targets;
+  for (const DnsInstance* instance_pointer : instances) {
+    const DnsInstance& instance = *instance_pointer;
     const std::string key = AsciiLower(instance.node.name) + '\0' +
                             std::string(InstanceAddress(instance, question)) + '\0' +
                             std::to_string(instance.port);
-    if (!seen_instances.insert(key).second) continue;
+    if (!seen_instances.insert(key).second) {
+      out.shuffle_changes_order_only = false;  // which twin is kept depends on the order
+      continue;
+    }
     std::optional<SrvTarget> target =
         FindSrvTarget(instance, question, datacenter, name.domain, ttl_s);
     if (!target.has_value()) continue;
     out.answers.push_back(
         MakeRecord(question.name, kTypeSrv, ttl_s,
                    SrvData{kSrvPriority, SrvWeight(instance), instance.port, target->name}));
-    if (!described_targets.insert(target->name.ToLowerString()).second) continue;
+    const auto [described, first] =
+        described_targets.emplace(target->name.ToLowerString(), &instance);
+    if (!first) {
+      if (!DescribedAlike(*described->second, instance, question)) {
+        out.shuffle_changes_order_only = false;
+      }
+      continue;
+    }
     if (target->address_record.has_value()) {
       out.additional.push_back(std::move(*target->address_record));
     }
@@ -157,23 +184,26 @@ bool TypeWantsAddress(std::uint16_t type, const RecordData& address) {
   return type == kTypeAny || (type == kTypeA && v4) || (type == kTypeAaaa && !v4);
 }
 
-Result<std::vector<DnsInstance>> HealthyInstances(const AnswerContext& context,
-                                                  std::string_view datacenter,
-                                                  std::string_view service, std::string_view tag) {
-  Result<std::vector<DnsInstance>> all = context.catalog.ServiceInstances(datacenter, service);
+Result<FilteredInstances> HealthyInstances(const AnswerContext& context,
+                                           std::string_view datacenter, std::string_view service,
+                                           std::string_view tag) {
+  Result<DnsInstances> all = context.catalog.ServiceInstances(datacenter, service);
   if (!all.ok()) return all.status();
-  std::vector<DnsInstance> healthy;
-  for (DnsInstance& instance : *all) {
+  CHECK(*all != nullptr) << "DnsCatalog::ServiceInstances returned no vector";
+  FilteredInstances out{std::move(all).value(), {}};
+  out.passed.reserve(out.all->size());
+  for (const DnsInstance& instance : *out.all) {
     if (!PassesHealth(instance, context.config.only_passing)) continue;
     if (!tag.empty() && !HasTag(instance, tag)) continue;
-    healthy.push_back(std::move(instance));
+    out.passed.push_back(&instance);
   }
-  Shuffle(healthy, context.random);
-  return healthy;
+  Shuffle(out.passed, context.random);
+  return out;
 }
 
 AnswerSections ServiceAnswer(const Question& question, const QueryName& name,
-                             std::string_view datacenter, const std::vector<DnsInstance>& instances,
+                             std::string_view datacenter,
+                             const std::vector<const DnsInstance*>& instances,
                              const AnswerContext& context) {
   const std::uint32_t ttl_s = context.config.ServiceTtl(name.service);
   AnswerSections out;

@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -42,12 +43,16 @@ inline DnsHealth DnsHealthOf(store::AggregatedStatus status) {
 struct DnsWeights {
   std::uint32_t passing = 1;
   std::uint32_t warning = 1;
+
+  bool operator==(const DnsWeights&) const = default;
 };
 
 struct DnsNode {
   std::string name;
   std::string address;  // an IPv4 or IPv6 address, or a hostname
   std::map<std::string, std::string> meta;
+
+  bool operator==(const DnsNode&) const = default;
 };
 
 struct DnsInstance {
@@ -57,7 +62,18 @@ struct DnsInstance {
   std::vector<std::string> tags;
   DnsWeights weights;
   DnsHealth health = DnsHealth::kPassing;
+
+  bool operator==(const DnsInstance&) const = default;
 };
+
+// The instances of a service as one immutable value, shared by the catalog and every
+// query reading it, so a query copies a pointer, not the instances. Never null.
+// The pointer is the version: a catalog makes a new vector whenever the instances may
+// have changed and hands out the same one while they have not, so two reads returning
+// the same pointer saw the same instances. (Whoever holds the pointer keeps the vector
+// alive, so its address cannot be reused for another while it is held; the answer cache,
+// dns/answer_cache.h, relies on this.)
+using DnsInstances = std::shared_ptr<const std::vector<DnsInstance>>;
 
 class DnsCatalog {
  public:
@@ -65,9 +81,10 @@ class DnsCatalog {
 
   // Every instance of `service` in `datacenter`, whatever its health and tags. The
   // service name matches ignoring ASCII case. NotFound means the datacenter is unknown
-  // (the answer is NXDOMAIN); any other error is answered SERVFAIL.
-  virtual Result<std::vector<DnsInstance>> ServiceInstances(std::string_view datacenter,
-                                                            std::string_view service) const = 0;
+  // (the answer is NXDOMAIN); any other error is answered SERVFAIL. An unknown service
+  // has no instances.
+  virtual Result<DnsInstances> ServiceInstances(std::string_view datacenter,
+                                                std::string_view service) const = 0;
 
   // The node named `node` (matched ignoring ASCII case), nullopt if there is none.
   // Errors as for ServiceInstances.

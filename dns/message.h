@@ -214,6 +214,7 @@ struct EncodedResponse {
   std::string bytes;
   bool truncated = false;
   std::size_t answers_written = 0;
+  std::size_t additional_written = 0;  // the OPT record not counted
 };
 EncodedResponse EncodeResponse(const Message& message, std::size_t size_limit_bytes,
                                bool set_tc_when_cut);

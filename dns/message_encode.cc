@@ -202,13 +202,13 @@ EncodedResponse EncodeResponse(const Message& message, std::size_t size_limit_by
   // Once answers are cut, additional records about the names cut would be noise.
   std::set<std::string> names;
   if (out.truncated) names = NamesMentioned(message.answers, out.answers_written);
-  const std::size_t additional_written =
+  out.additional_written =
       WriteWhileFits(writer, message.additional, budget_bytes,
                      /*stop_at_first_misfit=*/false, out.truncated ? &names : nullptr);
 
   if (message.edns.has_value()) WriteOpt(writer, *message.edns, message.header.rcode);
   PatchCounts(writer, message.questions.size(), out.answers_written, authority_written,
-              additional_written + (message.edns.has_value() ? 1 : 0));
+              out.additional_written + (message.edns.has_value() ? 1 : 0));
   if (out.truncated && set_tc_when_cut) {
     const std::uint16_t flags = FlagsFromHeader(message.header) | kTcBit;
     writer.PatchU16(kFlagsOffset, flags);

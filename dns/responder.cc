@@ -104,14 +104,36 @@ std::uint16_t RcodeForVerdict(QueryVerdict verdict) {
 
 }  // namespace
 
-Responder::Responder(DnsConfig config, const DnsCatalog& catalog, const Clock& clock)
+Responder::Responder(DnsConfig config, const DnsCatalog& catalog, const Clock& clock,
+                     std::size_t cached_answers_max)
     : config_(std::move(config)),
       domains_(ParseConfiguredDomains(config_)),
       catalog_(catalog),
-      clock_(clock) {}
+      clock_(clock),
+      answer_cache_(cached_answers_max == 0 ? nullptr
+                                            : std::make_unique<AnswerCache>(cached_answers_max)) {}
+
+std::optional<std::string> Responder::CachedReply(const std::string& key,
+                                                  std::span<const std::uint8_t> query,
+                                                  Random& random) const {
+  const std::shared_ptr<const CachedAnswer> entry = answer_cache_->Find(key);
+  if (entry == nullptr) return std::nullopt;
+  const Result<DnsInstances> now = catalog_.ServiceInstances(entry->datacenter, entry->service);
+  if (!now.ok() || *now != entry->instances) return std::nullopt;  // changed: build anew
+  return AnswerCache::Render(*entry, query, random);
+}
 
 DnsReply Responder::Respond(std::span<const std::uint8_t> query_bytes, Transport transport,
                             Random& random) const {
+  std::optional<std::string> cache_key;
+  if (answer_cache_ != nullptr) {
+    cache_key = AnswerCache::KeyOf(query_bytes, transport);
+    if (cache_key.has_value()) {
+      if (std::optional<std::string> cached = CachedReply(*cache_key, query_bytes, random)) {
+        return DnsReply{ReplyAction::kSend, std::move(*cached), ""};
+      }
+    }
+  }
   const ParsedQuery query = ParseQuery(query_bytes);
   if (query.verdict == QueryVerdict::kDrop) return DnsReply{ReplyAction::kDrop, "", query.reason};
   if (query.verdict != QueryVerdict::kAnswer) {
@@ -131,17 +153,55 @@ DnsReply Responder::Respond(std::span<const std::uint8_t> query_bytes, Transport
     reply.reason = "outside the DNS domains";
     return reply;
   }
+  return AnswerInDomain(query, query_bytes, name, transport, random, std::move(cache_key));
+}
+
+DnsReply Responder::AnswerInDomain(const ParsedQuery& query,
+                                   std::span<const std::uint8_t> query_bytes, const QueryName& name,
+                                   Transport transport, Random& random,
+                                   std::optional<std::string> cache_key) const {
+  const Question& question = query.message->questions[0];
+  // A reply that may be cached is built from instances read before it: if they change
+  // meanwhile, the entry is stale at once and the next query builds anew.
+  CachedAnswer cache_entry;
+  const bool may_cache =
+      cache_key.has_value() && name.form == NameForm::kService &&
+      (question.type == kTypeA || question.type == kTypeAaaa || question.type == kTypeSrv);
+  if (may_cache) {
+    cache_entry.datacenter = AnswerDatacenter(name, config_);
+    cache_entry.service = name.service;
+    Result<DnsInstances> instances =
+        catalog_.ServiceInstances(cache_entry.datacenter, cache_entry.service);
+    if (instances.ok()) cache_entry.instances = std::move(instances).value();
+  }
 
   const AnswerContext context{config_, catalog_, random,
                               static_cast<std::uint32_t>(clock_.WallMs() / 1000)};
   AnswerSections sections = BuildAnswer(question, name, context);
+  const bool order_only = sections.shuffle_changes_order_only;
+  const std::size_t answer_count = sections.answers.size();
+  const std::size_t additional_count = sections.additional.size();
   Message response = StartResponse(query, sections.rcode);
   response.header.authoritative = true;
   response.header.recursion_available = config_.recursion_available;
   response.answers = std::move(sections.answers);
   response.authority = std::move(sections.authority);
   response.additional = std::move(sections.additional);
-  return Encode(ReplyAction::kSend, response, query, transport);
+  const EncodedResponse encoded = EncodeResponse(response, SizeLimitBytes(query, transport),
+                                                 /*set_tc_when_cut=*/transport == Transport::kUdp);
+  DnsReply reply{ReplyAction::kSend, encoded.bytes, query.reason};
+  // Only whole replies: which records survive a cut depends on the order.
+  const bool whole = !encoded.truncated && encoded.answers_written == answer_count &&
+                     encoded.additional_written == additional_count;
+  if (may_cache && order_only && whole && cache_entry.instances != nullptr) {
+    std::optional<CachedAnswer> prepared =
+        AnswerCache::Prepare(std::move(cache_entry), encoded.bytes, query_bytes, question.type);
+    if (prepared.has_value()) {
+      answer_cache_->Insert(std::move(*cache_key),
+                            std::make_shared<const CachedAnswer>(std::move(*prepared)));
+    }
+  }
+  return reply;
 }
 
 std::string ServerFailureReply(std::span<const std::uint8_t> query_bytes, Transport transport) {

@@ -12,16 +12,22 @@
 // (version 0, its UDP size, its DO bit, a client-subnet option echoed with scope 0).
 // Design notes: docs/design/dns.md.
 //
+// Replies to service questions are kept encoded in an AnswerCache (dns/answer_cache.h)
+// and reused, reshuffled, while the service's instances stand still.
+//
 // Thread-safety: Respond is const and may run on several threads at once if the
 // catalog allows it; each thread passes its own Random.
 #pragma once
 
 #include <cstdint>
+#include <memory>
+#include <optional>
 #include <span>
 #include <string>
 
 #include "base/clock.h"
 #include "base/random.h"
+#include "dns/answer_cache.h"
 #include "dns/catalog.h"
 #include "dns/config.h"
 #include "dns/names.h"
@@ -48,21 +54,39 @@ struct DnsReply {
 // and UDP headers (Consul uses the same cap).
 inline constexpr std::size_t kUdpPayloadBytesMax = 65535 - 68;
 
+struct ParsedQuery;  // dns/query.h
+
 class Responder {
  public:
   // REQUIRES: ValidateDnsConfig(config).ok(); `catalog` and `clock` outlive this.
-  // The clock gives the SOA serial (Unix seconds, as Consul's).
-  Responder(DnsConfig config, const DnsCatalog& catalog, const Clock& clock);
+  // The clock gives the SOA serial (Unix seconds, as Consul's). At most
+  // `cached_answers_max` encoded replies are kept; 0 keeps none.
+  Responder(DnsConfig config, const DnsCatalog& catalog, const Clock& clock,
+            std::size_t cached_answers_max = AnswerCache::kEntriesMaxDefault);
 
   DnsReply Respond(std::span<const std::uint8_t> query, Transport transport, Random& random) const;
 
   const DnsConfig& config() const { return config_; }
+  // Null when the cache is off.
+  const AnswerCache* answer_cache() const { return answer_cache_.get(); }
 
  private:
+  // The cached reply for `key`, if there is one built from the instances the catalog
+  // has now.
+  std::optional<std::string> CachedReply(const std::string& key,
+                                         std::span<const std::uint8_t> query, Random& random) const;
+
+  // The reply to a question in our domains; cached when `cache_key` is set and the
+  // reply allows it (dns/answer_cache.h).
+  DnsReply AnswerInDomain(const ParsedQuery& query, std::span<const std::uint8_t> query_bytes,
+                          const QueryName& name, Transport transport, Random& random,
+                          std::optional<std::string> cache_key) const;
+
   DnsConfig config_;
   Domains domains_;
   const DnsCatalog& catalog_;
   const Clock& clock_;
+  std::unique_ptr<AnswerCache> answer_cache_;  // null: off
 };
 
 // SERVFAIL for a query Respond marked kNotOurs when no recursor answered it: the

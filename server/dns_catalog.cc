@@ -106,8 +106,7 @@ std::vector<dns::DnsInstance> ReplicaDnsCatalog::BuildInstances(
       instance.service_address = found->address;
       instance.port = static_cast<std::uint16_t>(found->port);
       instance.tags = found->tags;
-      instance.weights = {ClampWeight(found->weights.passing),
-                          ClampWeight(found->weights.warning)};
+      instance.weights = {ClampWeight(found->weights.passing), ClampWeight(found->weights.warning)};
       instance.health = InstanceHealth(catalog, node_name, service_id);
       instances.push_back(std::move(instance));
     }
@@ -129,39 +128,51 @@ std::vector<store::Index> ReplicaDnsCatalog::Versions(const store::CatalogTable&
   return versions;
 }
 
-Result<std::vector<dns::DnsInstance>> ReplicaDnsCatalog::ServiceInstances(
-    std::string_view datacenter, std::string_view service) const {
+// The instances of `service`, from the cache while they are current. REQUIRES: the
+// store read lock.
+dns::DnsInstances ReplicaDnsCatalog::InstancesLocked(const store::Store& store,
+                                                     std::string_view service) const {
+  const store::CatalogTable& catalog = store.catalog();
+  const store::Index applied = store.last_applied_index();
+  const std::string lower = dns::AsciiLower(service);
+  {
+    std::shared_lock<std::shared_mutex> lock(cache_mutex_);
+    const auto it = cache_.find(lower);
+    if (it != cache_.end() && it->second.checked_at == applied) return it->second.instances;
+  }
+  std::vector<std::string> spellings = ServiceSpellings(catalog, service);
+  if (spellings.empty()) {  // no such service: nothing to build, nothing to cache
+    return std::make_shared<const std::vector<dns::DnsInstance>>();
+  }
+  std::vector<store::Index> versions = Versions(catalog, spellings);
+  {
+    std::unique_lock<std::shared_mutex> lock(cache_mutex_);
+    const auto it = cache_.find(lower);
+    if (it != cache_.end() && it->second.spellings == spellings &&
+        it->second.versions == versions) {
+      it->second.checked_at = applied;
+      return it->second.instances;
+    }
+  }
+  dns::DnsInstances instances =
+      std::make_shared<const std::vector<dns::DnsInstance>>(BuildInstances(catalog, spellings));
+  // Only names with instances get here, so a scan of random names cannot grow the cache
+  // (an entry whose service went away is replaced when it returns).
+  std::unique_lock<std::shared_mutex> lock(cache_mutex_);
+  if (cache_.size() >= kMaxCachedNames) cache_.clear();
+  cache_[lower] = CachedInstances{std::move(spellings), std::move(versions), instances, applied};
+  return instances;
+}
+
+Result<dns::DnsInstances> ReplicaDnsCatalog::ServiceInstances(std::string_view datacenter,
+                                                              std::string_view service) const {
   RETURN_IF_ERROR(CheckDatacenter(datacenter));
-  std::shared_ptr<const std::vector<dns::DnsInstance>> instances;
-  Result<http::ReadMeta> read =
-      backend_.Read(http::Consistency::kStale, [&](const store::Store& store) {
-        const store::CatalogTable& catalog = store.catalog();
-        std::vector<std::string> spellings = ServiceSpellings(catalog, service);
-        if (spellings.empty()) {  // no such service: nothing to build, nothing to cache
-          instances = std::make_shared<const std::vector<dns::DnsInstance>>();
-          return;
-        }
-        std::vector<store::Index> versions = Versions(catalog, spellings);
-        const std::string lower = dns::AsciiLower(service);
-        {
-          std::shared_lock<std::shared_mutex> lock(cache_mutex_);
-          const auto it = cache_.find(lower);
-          if (it != cache_.end() && it->second.spellings == spellings &&
-              it->second.versions == versions) {
-            instances = it->second.instances;
-            return;
-          }
-        }
-        instances = std::make_shared<const std::vector<dns::DnsInstance>>(
-            BuildInstances(catalog, spellings));
-        // Only names with instances get here, so a scan of random names cannot grow
-        // the cache (an entry whose service went away is replaced when it returns).
-        std::unique_lock<std::shared_mutex> lock(cache_mutex_);
-        if (cache_.size() >= kMaxCachedNames) cache_.clear();
-        cache_[lower] = CachedInstances{std::move(spellings), std::move(versions), instances};
-      });
+  dns::DnsInstances instances;
+  Result<http::ReadMeta> read = backend_.Read(
+      http::Consistency::kStale,
+      [&](const store::Store& store) { instances = InstancesLocked(store, service); });
   if (!read.ok()) return read.status();
-  return *instances;
+  return instances;
 }
 
 Result<std::optional<dns::DnsNode>> ReplicaDnsCatalog::Node(std::string_view datacenter,

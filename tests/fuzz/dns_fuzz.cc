@@ -4,7 +4,11 @@
 //     EncodeResponse's cut of it parses too, with no more answers than it had;
 //   - ParseQuery gives a reason for every verdict but kAnswer;
 //   - the Responder sends nothing or a parseable reply with the query's ID, within 512
-//     octets (or the EDNS size) over UDP, and never hands back an empty reply to send.
+//     octets (or the EDNS size) over UDP, and never hands back an empty reply to send;
+//   - a Responder with its answer cache says what one without says, but for the order
+//     of the records within a section (the catalog keeps its instances, so the cache
+//     fills and hits across inputs).
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -27,21 +31,12 @@ using namespace roster::dns;
 // targets, TXT meta, NS) has data to work on.
 class FuzzCatalog final : public DnsCatalog {
  public:
-  roster::Result<std::vector<DnsInstance>> ServiceInstances(
-      std::string_view datacenter, std::string_view service) const override {
+  roster::Result<DnsInstances> ServiceInstances(std::string_view datacenter,
+                                                std::string_view service) const override {
     if (datacenter != "dc1") return roster::NotFound("no such datacenter");
     if (service == "fail") return roster::Unavailable("catalog down");
-    std::vector<DnsInstance> instances;
-    const char* addresses[] = {"10.0.0.1", "fe80::1", "host.example.com", "10.0.0.2"};
-    for (int i = 0; i < 24; ++i) {
-      DnsInstance instance;
-      instance.node = Node("n" + std::to_string(i), addresses[i % 4]);
-      instance.port = static_cast<std::uint16_t>(8000 + i);
-      instance.service_address = i % 5 == 0 ? "10.1.0." + std::to_string(i) : "";
-      instance.tags = {"v" + std::to_string(i % 3)};
-      instance.health = static_cast<DnsHealth>(i % 3);
-      instances.push_back(std::move(instance));
-    }
+    // The same vector every time, as a real catalog's while nothing changes.
+    static const DnsInstances instances = MakeInstances();
     return instances;
   }
 
@@ -53,6 +48,21 @@ class FuzzCatalog final : public DnsCatalog {
   }
 
  private:
+  static DnsInstances MakeInstances() {
+    std::vector<DnsInstance> instances;
+    const char* addresses[] = {"10.0.0.1", "fe80::1", "host.example.com", "10.0.0.2"};
+    for (int i = 0; i < 24; ++i) {
+      DnsInstance instance;
+      instance.node = Node("n" + std::to_string(i), addresses[i % 4]);
+      instance.port = static_cast<std::uint16_t>(8000 + i);
+      instance.service_address = i % 5 == 0 ? "10.1.0." + std::to_string(i) : "";
+      instance.tags = {"v" + std::to_string(i % 3)};
+      instance.health = static_cast<DnsHealth>(i % 3);
+      instances.push_back(std::move(instance));
+    }
+    return std::make_shared<const std::vector<DnsInstance>>(std::move(instances));
+  }
+
   static DnsNode Node(std::string name, std::string address) {
     return DnsNode{std::move(name), std::move(address), {{"rack", "r1"}, {"rfc1035-x", "y"}}};
   }
@@ -82,12 +92,40 @@ void CheckCodec(std::span<const std::uint8_t> bytes) {
         cut.answers_written == 0);
 }
 
+// The same records, maybe in another order.
+bool SameRecords(const std::vector<ResourceRecord>& a, const std::vector<ResourceRecord>& b) {
+  return a.size() == b.size() && std::is_permutation(a.begin(), a.end(), b.begin());
+}
+
+// The cached responder's reply against the uncached one's, for the same query.
+void CheckCacheAgrees(const DnsReply& cached, const DnsReply& uncached) {
+  CHECK(cached.action == uncached.action);
+  CHECK_EQ(cached.bytes.size(), uncached.bytes.size());
+  if (cached.action == ReplyAction::kDrop) return;
+  const auto as_bytes = [](const std::string& text) {
+    return std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(text.data()),
+                                         text.size());
+  };
+  roster::Result<Message> a = ParseMessage(as_bytes(cached.bytes));
+  roster::Result<Message> b = ParseMessage(as_bytes(uncached.bytes));
+  CHECK(a.ok() && b.ok());
+  CHECK(a->header == b->header);
+  CHECK(a->questions == b->questions);
+  CHECK(SameRecords(a->answers, b->answers));
+  CHECK(a->authority == b->authority);
+  CHECK(SameRecords(a->additional, b->additional));
+  CHECK(a->edns == b->edns);
+}
+
 void CheckResponder(std::span<const std::uint8_t> bytes, Transport transport) {
   static const FuzzCatalog catalog;
   static const roster::FakeClock clock(1700000000000);
   static const Responder responder(DnsConfig{}, catalog, clock);
+  static const Responder uncached(DnsConfig{}, catalog, clock, /*cached_answers_max=*/0);
   roster::DeterministicRandom random(bytes.size());
   const DnsReply reply = responder.Respond(bytes, transport, random);
+  roster::DeterministicRandom same_random(bytes.size());
+  CheckCacheAgrees(reply, uncached.Respond(bytes, transport, same_random));
   if (reply.action == ReplyAction::kDrop) {
     CHECK(reply.bytes.empty());
     return;

@@ -1,19 +1,19 @@
 // The agent's DNS catalog: parsing the servers' replies, and the cache of stale reads
 // (one request for a burst, blocking refresh, failure as an error, idle entries
 // dropped) against a fake upstream.
+#include "agent/dns_catalog.h"
+
 #include <atomic>
+#include <catch2/catch.hpp>
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <thread>
 
-#include "agent/dns_catalog.h"
 #include "agent/upstream.h"
 #include "base/clock.h"
 #include "tests/unit/agent/fake_upstream.h"
-
-#include <catch2/catch.hpp>
 
 namespace roster::agent {
 namespace {
@@ -127,8 +127,9 @@ bool Eventually(Done done) {
 
 TEST_CASE("health entries parse into instances with the store's health rule") {
   const json body = json::array({
-      HealthEntry("a", "10.0.0.1", "web-1", 80, json::array({Check("serfHealth", "passing", ""),
-                                                             Check("c", "warning", "web-1")})),
+      HealthEntry(
+          "a", "10.0.0.1", "web-1", 80,
+          json::array({Check("serfHealth", "passing", ""), Check("c", "warning", "web-1")})),
       // Another instance's critical check on the same node does not count.
       HealthEntry("a", "10.0.0.1", "web-2", 81, json::array({Check("c2", "critical", "web-9")})),
       HealthEntry("b", "10.0.0.2", "web-3", 82,
@@ -179,13 +180,15 @@ TEST_CASE("questions are answered from stale reads, ignoring case, and follow ch
   SystemClock clock;
   AgentDnsCatalog dns_catalog(upstream, clock, "DC1", FastOptions());
 
-  Result<std::vector<dns::DnsInstance>> instances = dns_catalog.ServiceInstances("dc1", "WEB");
+  Result<dns::DnsInstances> instances = dns_catalog.ServiceInstances("dc1", "WEB");
   REQUIRE(instances.ok());
-  REQUIRE(instances->size() == 1);
-  CHECK((*instances)[0].health == dns::DnsHealth::kPassing);
+  REQUIRE((*instances)->size() == 1);
+  CHECK((**instances)[0].health == dns::DnsHealth::kPassing);
+  // Until the value changes, every question shares the one cached vector.
+  CHECK(*dns_catalog.ServiceInstances("dc1", "web") == *instances);
   CHECK_FALSE(catalog.stale_missing());
   CHECK(dns_catalog.ServiceInstances("dc2", "web").status().code() == StatusCode::kNotFound);
-  CHECK(dns_catalog.ServiceInstances("dc1", "nope")->empty());
+  CHECK((*dns_catalog.ServiceInstances("dc1", "nope"))->empty());
 
   Result<std::optional<dns::DnsNode>> node = dns_catalog.Node("dc1", "NODE-b");
   REQUIRE(node.ok());
@@ -196,8 +199,8 @@ TEST_CASE("questions are answered from stale reads, ignoring case, and follow ch
   // The background blocking query brings the change without a new question's wait.
   catalog.SetStatus("critical");
   CHECK(Eventually([&] {
-    Result<std::vector<dns::DnsInstance>> now = dns_catalog.ServiceInstances("dc1", "web");
-    return now.ok() && now->size() == 1 && (*now)[0].health == dns::DnsHealth::kCritical;
+    Result<dns::DnsInstances> now = dns_catalog.ServiceInstances("dc1", "web");
+    return now.ok() && (*now)->size() == 1 && (**now)[0].health == dns::DnsHealth::kCritical;
   }));
   dns_catalog.Stop();
 }
@@ -229,7 +232,7 @@ TEST_CASE("no server answering is an error within the first-fetch wait") {
   SystemClock clock;
   AgentDnsCatalog dns_catalog(upstream, clock, "dc1", FastOptions());
   const auto start = std::chrono::steady_clock::now();
-  Result<std::vector<dns::DnsInstance>> instances = dns_catalog.ServiceInstances("dc1", "web");
+  Result<dns::DnsInstances> instances = dns_catalog.ServiceInstances("dc1", "web");
   CHECK_FALSE(instances.ok());
   CHECK(std::chrono::steady_clock::now() - start < std::chrono::milliseconds(2'500));
   dns_catalog.Stop();

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cctype>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -87,14 +88,21 @@ class FakeCatalog final : public DnsCatalog {
     return list.back();
   }
 
-  Result<std::vector<DnsInstance>> ServiceInstances(std::string_view dc,
-                                                    std::string_view service) const override {
+  // As a real catalog: the same vector while a service's instances stay equal, a new
+  // one once a test changes them.
+  Result<DnsInstances> ServiceInstances(std::string_view dc,
+                                        std::string_view service) const override {
     calls.push_back("service " + std::string(dc) + " " + std::string(service));
     if (failure.has_value()) return *failure;
     if (dc != datacenter) return NotFound("no datacenter " + std::string(dc));
-    const auto found = services.find(AsciiLower(service));
-    if (found == services.end()) return std::vector<DnsInstance>{};
-    return found->second;
+    const std::string lower = AsciiLower(service);
+    const auto found = services.find(lower);
+    if (found == services.end()) return std::make_shared<const std::vector<DnsInstance>>();
+    DnsInstances& shared = shared_[lower];
+    if (shared == nullptr || *shared != found->second) {
+      shared = std::make_shared<const std::vector<DnsInstance>>(found->second);
+    }
+    return shared;
   }
 
   Result<std::optional<DnsNode>> Node(std::string_view dc, std::string_view node) const override {
@@ -105,6 +113,9 @@ class FakeCatalog final : public DnsCatalog {
     if (found == nodes.end()) return std::optional<DnsNode>();
     return std::optional<DnsNode>(found->second);
   }
+
+ private:
+  mutable std::map<std::string, DnsInstances> shared_;  // by lowercase name
 };
 
 // A record as one line of master-file text: "web.service.roster. 0 A 10.0.0.1".

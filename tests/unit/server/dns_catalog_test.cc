@@ -43,9 +43,11 @@ struct Catalog {
     REQUIRE(backend.Apply(store::Encode(store::Command{command})).ok());
   }
 
-  std::vector<dns::DnsInstance> Instances(std::string_view service) {
-    Result<std::vector<dns::DnsInstance>> found = dns.ServiceInstances("dc1", service);
+  std::vector<dns::DnsInstance> Instances(std::string_view service) { return *Shared(service); }
+  dns::DnsInstances Shared(std::string_view service) {
+    Result<dns::DnsInstances> found = dns.ServiceInstances("dc1", service);
     REQUIRE(found.ok());
+    REQUIRE(*found != nullptr);
     return std::move(found).value();
   }
 };
@@ -75,8 +77,7 @@ TEST_CASE("instances come with their node, address, port, tags and weights") {
   CHECK(instances[0].tags == std::vector<std::string>{"primary"});
   CHECK(instances[0].weights.passing == 10);
   CHECK(instances[0].health == dns::DnsHealth::kPassing);
-  CHECK(catalog.backend.read_modes() ==
-        std::vector<http::Consistency>{http::Consistency::kStale});
+  CHECK(catalog.backend.read_modes() == std::vector<http::Consistency>{http::Consistency::kStale});
 }
 
 TEST_CASE("service and node names match ignoring case, every spelling included") {
@@ -116,8 +117,8 @@ TEST_CASE("health: the worst of the node's and the instance's checks") {
       // Maintenance is critical whatever status it is stored with.
       {{Check("n", std::string(store::kNodeMaintenanceCheckId), HealthStatus::kPassing)},
        dns::DnsHealth::kCritical},
-      {{Check("n", std::string(store::kServiceMaintenanceCheckPrefix) + "s",
-              HealthStatus::kWarning, "s")},
+      {{Check("n", std::string(store::kServiceMaintenanceCheckPrefix) + "s", HealthStatus::kWarning,
+              "s")},
        dns::DnsHealth::kCritical},
   };
   int number = 0;
@@ -141,11 +142,15 @@ TEST_CASE("cached instances follow every change to the instance, its checks and 
   catalog.Register("n", "10.0.0.1", Service("a", "api", 80));
   REQUIRE(catalog.Instances("api").size() == 1);
   CHECK(catalog.Instances("API")[0].health == dns::DnsHealth::kPassing);  // now cached
+  // Cached means shared: the same vector for every question until a change.
+  const dns::DnsInstances before = catalog.Shared("api");
+  CHECK(catalog.Shared("Api") == before);
 
   // A node check turns critical: the node's record does not change, the name's index does.
   catalog.Register("n", "10.0.0.1", std::nullopt,
                    {Check("n", "serfHealth", HealthStatus::kCritical)});
   CHECK(catalog.Instances("api")[0].health == dns::DnsHealth::kCritical);
+  CHECK(catalog.Shared("api") != before);  // a new version for the answer cache
   catalog.Register("n", "10.0.0.1", std::nullopt,
                    {Check("n", "serfHealth", HealthStatus::kPassing)});
   CHECK(catalog.Instances("api")[0].health == dns::DnsHealth::kPassing);
@@ -164,10 +169,12 @@ TEST_CASE("cached instances follow every change to the instance, its checks and 
   catalog.Register("m", "10.0.0.3", Service("b", "API", 90));
   CHECK(catalog.Instances("api").size() == 2);
   REQUIRE(catalog.backend
-              .Apply(store::Encode(store::Command{store::CatalogDeregister{.node = "m", .check_id = ""}}))
+              .Apply(store::Encode(
+                  store::Command{store::CatalogDeregister{.node = "m", .check_id = ""}}))
               .ok());
   REQUIRE(catalog.backend
-              .Apply(store::Encode(store::Command{store::CatalogDeregister{.node = "n", .check_id = ""}}))
+              .Apply(store::Encode(
+                  store::Command{store::CatalogDeregister{.node = "n", .check_id = ""}}))
               .ok());
   CHECK(catalog.Instances("api").empty());
   catalog.Register("n", "10.0.0.1", Service("a", "api", 82));
@@ -186,7 +193,7 @@ TEST_CASE("another instance's checks on the same node do not count") {
     by_port[instance.port] = instance.health;
   }
   CHECK(by_port == std::map<std::uint16_t, dns::DnsHealth>{{80, dns::DnsHealth::kPassing},
-                                                          {81, dns::DnsHealth::kCritical}});
+                                                           {81, dns::DnsHealth::kCritical}});
 }
 
 TEST_CASE("another datacenter is NotFound; a failed read is an error, not an empty answer") {
