@@ -69,20 +69,24 @@ Listener::~Listener() { Stop(); }
 
 Status Listener::Start() {
   CHECK(!started_) << "Listener::Start called twice";
-  Result<internal::BoundPair> bound =
-      internal::BindUdpAndTcp(options_.bind_address, options_.port, kTcpBacklog);
+  Result<internal::BoundSockets> bound = internal::BindUdpAndTcp(
+      options_.bind_address, options_.port, kTcpBacklog, options_.udp_workers);
   if (!bound.ok()) {
     return Status(bound.status().code(), "DNS on " + options_.bind_address + ":" +
                                              std::to_string(options_.port) + ": " +
                                              bound.status().message());
   }
-  auto udp = std::make_shared<UdpSocket>();
-  udp->fd = bound->udp_fd;
-  udp_ = std::move(udp);
+  for (const int fd : bound->udp_fds) {
+    auto udp = std::make_shared<UdpSocket>();
+    udp->fd = fd;
+    udp_.push_back(std::move(udp));
+  }
   tcp_fd_ = bound->tcp_fd;
   port_ = bound->port;
   started_ = true;
-  for (int i = 0; i < options_.udp_workers; ++i) udp_threads_.emplace_back([this] { UdpWorker(); });
+  for (const std::shared_ptr<const UdpSocket>& udp : udp_) {
+    udp_threads_.emplace_back([this, udp] { UdpWorker(udp); });
+  }
   accept_thread_ = std::thread([this] { AcceptLoop(); });
   LOG(INFO) << "dns: listening on " << options_.bind_address << ":" << port_ << " (udp, tcp)";
   return Status::Ok();
@@ -102,29 +106,30 @@ void Listener::Stop() {
   }
   for (auto& [id, thread] : connections) thread.join();
   internal::CloseFd(tcp_fd_);
-  udp_.reset();  // closed now, or when the last forwarded reply has been sent
+  udp_.clear();  // closed now, or when the last forwarded reply has been sent
 }
 
 // ---- UDP --------------------------------------------------------------------------
 
-void Listener::UdpWorker() {
+void Listener::UdpWorker(const std::shared_ptr<const UdpSocket>& udp) {
   SystemRandom random;
   std::vector<std::uint8_t> buffer(kDatagramBytesMax);
-  const int fd = udp_->fd;
+  const int fd = udp->fd;
   while (internal::WaitFd(fd, POLLIN, internal::kNoDeadline, stop_.fd()) == WaitResult::kReady) {
-    // Read until the socket is empty (or another worker took the rest).
+    // Read until the socket is empty.
     for (int i = 0; i < kDatagramsPerWakeMax; ++i) {
       SocketAddress from;
       const ssize_t size =
           ::recvfrom(fd, buffer.data(), buffer.size(), MSG_DONTWAIT, from.get(), &from.length);
       if (size < 0 && errno == EINTR) continue;
       if (size < 0) break;
-      AnswerDatagram({buffer.data(), static_cast<std::size_t>(size)}, from, random);
+      AnswerDatagram(udp, {buffer.data(), static_cast<std::size_t>(size)}, from, random);
     }
   }
 }
 
-void Listener::AnswerDatagram(std::span<const std::uint8_t> query, const SocketAddress& from,
+void Listener::AnswerDatagram(const std::shared_ptr<const UdpSocket>& udp,
+                              std::span<const std::uint8_t> query, const SocketAddress& from,
                               Random& random) {
   DnsReply reply = responder_.Respond(query, Transport::kUdp, random);
   switch (reply.action) {
@@ -133,15 +138,16 @@ void Listener::AnswerDatagram(std::span<const std::uint8_t> query, const SocketA
                  << " dropped: " << reply.reason;
       return;
     case ReplyAction::kSend:
-      udp_->SendTo(from, reply.bytes);
+      udp->SendTo(from, reply.bytes);
       return;
     case ReplyAction::kNotOurs:
       if (forwarder_ == nullptr) {
-        udp_->SendTo(from, reply.bytes);  // REFUSED
+        udp->SendTo(from, reply.bytes);  // REFUSED
         return;
       }
-      forwarder_->Forward(query, Transport::kUdp,
-                          [socket = udp_, from](std::string answer) { socket->SendTo(from, answer); });
+      forwarder_->Forward(query, Transport::kUdp, [socket = udp, from](std::string answer) {
+        socket->SendTo(from, answer);
+      });
       return;
   }
 }
@@ -195,8 +201,8 @@ void Listener::ServeConnection(std::uint64_t id, int fd) {
   while (true) {
     unsigned char prefix[2];
     const std::int64_t idle_deadline_ms = internal::SteadyNowMs() + options_.tcp_idle_timeout_ms;
-    if (internal::ReadExact(fd, reinterpret_cast<char*>(prefix), 2, idle_deadline_ms,
-                            stop_.fd()) != IoResult::kDone) {
+    if (internal::ReadExact(fd, reinterpret_cast<char*>(prefix), 2, idle_deadline_ms, stop_.fd()) !=
+        IoResult::kDone) {
       break;  // closed, idle, stopping, or an error
     }
     const std::size_t length = (std::size_t{prefix[0]} << 8) | prefix[1];

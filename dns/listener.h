@@ -1,14 +1,15 @@
 // Listener: serves a Responder on one address and port over UDP and TCP (RFC 1035
 // §4.2, RFC 7766), forwarding the queries that are not ours through a Forwarder.
 //
-// UDP: one socket read by `udp_workers` threads, each answering the datagrams it
-// reads; a reply is cut to 512 octets or the client's EDNS size with TC set (the
-// Responder fits it). TCP, on the same port: one thread accepts, one thread per
-// connection reads length-prefixed queries one after another (several per connection),
-// closes a connection idle for `tcp_idle_timeout_ms`, and closes new connections at
-// once beyond `tcp_connections_max`. A malformed packet gets what the Responder says
-// (FORMERR, NOTIMP or nothing); a malformed TCP stream (a zero length, a short read)
-// ends its connection. Nothing a client sends can make a thread wait forever.
+// UDP: `udp_workers` threads, each with its own socket on the port (SO_REUSEPORT: the
+// kernel spreads clients over them, so workers never contend for one socket), each
+// answering the datagrams it reads; a reply is cut to 512 octets or the client's EDNS size with TC
+// set (the Responder fits it). TCP, on the same port: one thread accepts, one thread per connection
+// reads length-prefixed queries one after another (several per connection), closes a connection
+// idle for `tcp_idle_timeout_ms`, and closes new connections at once beyond `tcp_connections_max`.
+// A malformed packet gets what the Responder says (FORMERR, NOTIMP or nothing); a malformed TCP
+// stream (a zero length, a short read) ends its connection. Nothing a client sends can make a
+// thread wait forever.
 //
 // Servers and agents run the same Listener, each with its own DnsCatalog behind the
 // Responder. Threads: Start and Stop from one owning thread; the listener's threads
@@ -38,7 +39,7 @@ namespace roster::dns {
 
 struct ListenerOptions {
   std::string bind_address = "127.0.0.1";  // an IPv4 or IPv6 literal
-  int port = 8600;                          // 0: a port free for both UDP and TCP
+  int port = 8600;                         // 0: a port free for both UDP and TCP
   int udp_workers = 2;
   std::size_t tcp_connections_max = 256;
   // RFC 7766 §6.2.3 asks for an idle timeout of seconds; a query's octets must also
@@ -69,8 +70,9 @@ class Listener {
   struct UdpSocket;
   struct ForwardWait;
 
-  void UdpWorker();
-  void AnswerDatagram(std::span<const std::uint8_t> query, const internal::SocketAddress& from,
+  void UdpWorker(const std::shared_ptr<const UdpSocket>& udp);
+  void AnswerDatagram(const std::shared_ptr<const UdpSocket>& udp,
+                      std::span<const std::uint8_t> query, const internal::SocketAddress& from,
                       Random& random);
   void AcceptLoop();
   void ReapFinishedConnections();
@@ -83,8 +85,9 @@ class Listener {
   const ListenerOptions options_;
 
   std::uint16_t port_ = 0;
-  // Shared with the Forwarder's callbacks, which may send on it after Stop.
-  std::shared_ptr<const UdpSocket> udp_;
+  // One per UDP worker. Shared with the Forwarder's callbacks, which may send on one
+  // after Stop.
+  std::vector<std::shared_ptr<const UdpSocket>> udp_;
   int tcp_fd_ = -1;
   internal::WakeFd stop_;
   std::atomic<bool> stopping_{false};

@@ -16,22 +16,33 @@
 namespace roster::dns::internal {
 namespace {
 
-// A port-0 listener picks its UDP port first and then needs the same TCP port free;
+// A port-0 listener picks its TCP port first and then needs the same UDP port free;
 // another process may hold it, so it tries again with another.
 constexpr int kPortPickAttempts = 32;
 
-Result<int> BoundSocket(const SocketAddress& address, int type) {
+Result<int> BoundSocket(const SocketAddress& address, int type, bool reuse_port) {
   const int fd = ::socket(address.storage.ss_family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) return ErrnoStatus("socket", errno);
   const int one = 1;
   // TCP: a restarted server rebinds while old connections sit in TIME_WAIT.
   if (type == SOCK_STREAM) ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+  if (reuse_port && ::setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) != 0) {
+    const int error = errno;
+    ::close(fd);
+    return ErrnoStatus("SO_REUSEPORT", error);
+  }
   if (::bind(fd, address.get(), address.length) != 0) {
     const int error = errno;
     ::close(fd);
     return ErrnoStatus("bind " + AddressText(address), error);
   }
   return fd;
+}
+
+void CloseAll(BoundSockets& sockets) {
+  for (int& fd : sockets.udp_fds) CloseFd(fd);
+  sockets.udp_fds.clear();
+  CloseFd(sockets.tcp_fd);
 }
 
 std::uint16_t LocalPort(int fd) {
@@ -43,29 +54,31 @@ std::uint16_t LocalPort(int fd) {
   return ntohs(reinterpret_cast<const sockaddr_in*>(&local.storage)->sin_port);
 }
 
-// One attempt at the pair on `port` (0: the UDP socket's pick).
-Result<BoundPair> BindPairOnce(const std::string& host, std::uint16_t port, int tcp_backlog) {
+// One attempt at the sockets on `port` (0: the TCP socket's pick).
+Result<BoundSockets> BindOnce(const std::string& host, std::uint16_t port, int tcp_backlog,
+                              int udp_count) {
   Result<SocketAddress> address = ParseSocketAddress(host, port);
   if (!address.ok()) return address.status();
-  Result<int> udp = BoundSocket(*address, SOCK_DGRAM);
-  if (!udp.ok()) return udp.status();
-  BoundPair pair;
-  pair.udp_fd = *udp;
-  pair.port = LocalPort(pair.udp_fd);
-  Result<SocketAddress> tcp_address = ParseSocketAddress(host, pair.port);
-  Result<int> tcp = BoundSocket(*tcp_address, SOCK_STREAM);
-  if (!tcp.ok()) {
-    CloseFd(pair.udp_fd);
-    return tcp.status();
-  }
-  pair.tcp_fd = *tcp;
-  if (::listen(pair.tcp_fd, tcp_backlog) != 0) {
+  Result<int> tcp = BoundSocket(*address, SOCK_STREAM, /*reuse_port=*/false);
+  if (!tcp.ok()) return tcp.status();
+  BoundSockets sockets;
+  sockets.tcp_fd = *tcp;
+  if (::listen(sockets.tcp_fd, tcp_backlog) != 0) {
     const int error = errno;
-    CloseFd(pair.udp_fd);
-    CloseFd(pair.tcp_fd);
+    CloseAll(sockets);
     return ErrnoStatus("listen", error);
   }
-  return pair;
+  sockets.port = LocalPort(sockets.tcp_fd);
+  Result<SocketAddress> udp_address = ParseSocketAddress(host, sockets.port);
+  for (int i = 0; i < udp_count; ++i) {
+    Result<int> udp = BoundSocket(*udp_address, SOCK_DGRAM, /*reuse_port=*/udp_count > 1);
+    if (!udp.ok()) {
+      CloseAll(sockets);
+      return udp.status();
+    }
+    sockets.udp_fds.push_back(*udp);
+  }
+  return sockets;
 }
 
 }  // namespace
@@ -111,14 +124,16 @@ std::string AddressText(const SocketAddress& address) {
   return std::string(text) + ":" + std::to_string(ntohs(v4->sin_port));
 }
 
-Result<BoundPair> BindUdpAndTcp(const std::string& host, int port, int tcp_backlog) {
+Result<BoundSockets> BindUdpAndTcp(const std::string& host, int port, int tcp_backlog,
+                                   int udp_count) {
   CHECK(port >= 0 && port <= 65535) << port;
-  if (port != 0) return BindPairOnce(host, static_cast<std::uint16_t>(port), tcp_backlog);
+  CHECK_GE(udp_count, 1);
+  if (port != 0) return BindOnce(host, static_cast<std::uint16_t>(port), tcp_backlog, udp_count);
   Status last;
   for (int attempt = 0; attempt < kPortPickAttempts; ++attempt) {
-    Result<BoundPair> pair = BindPairOnce(host, 0, tcp_backlog);
-    if (pair.ok()) return pair;
-    last = pair.status();
+    Result<BoundSockets> sockets = BindOnce(host, 0, tcp_backlog, udp_count);
+    if (sockets.ok()) return sockets;
+    last = sockets.status();
   }
   return last;
 }

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "base/status.h"
 
@@ -34,14 +35,19 @@ struct SocketAddress {
 Result<SocketAddress> ParseSocketAddress(const std::string& host, std::uint16_t port);
 std::string AddressText(const SocketAddress& address);  // "1.2.3.4:53", "[::1]:53"
 
-// A UDP socket and a listening TCP socket on the same address and port, both
-// non-blocking and close-on-exec. Port 0 picks a port free for both.
-struct BoundPair {
-  int udp_fd = -1;
+// `udp_count` UDP sockets and a listening TCP socket on the same address and port, all
+// non-blocking and close-on-exec. Port 0 picks a port free for all. The UDP sockets
+// share the port with SO_REUSEPORT when there are several (the kernel spreads
+// datagrams over them by their source address and port), so each worker reads its own.
+// The TCP socket is bound first and without SO_REUSEPORT, so a port another process
+// listens on is an error (IoError naming the address) before any UDP socket joins it.
+struct BoundSockets {
+  std::vector<int> udp_fds;
   int tcp_fd = -1;
   std::uint16_t port = 0;
 };
-Result<BoundPair> BindUdpAndTcp(const std::string& host, int port, int tcp_backlog);
+Result<BoundSockets> BindUdpAndTcp(const std::string& host, int port, int tcp_backlog,
+                                   int udp_count);
 
 // An eventfd that is readable from Signal() until Drain(). As a stop signal nobody
 // drains it, so every thread polling it wakes, however many there are.
