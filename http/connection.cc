@@ -100,7 +100,7 @@ class SocketStream final : public DiscardingStream {
                std::string_view pending = {})
       : fd_(fd), stop_fd_(stop_fd), options_(options), peer_(std::move(peer)) {
     CHECK_LE(pending.size(), buffer_.size());
-    std::memcpy(buffer_.data(), pending.data(), pending.size());
+    if (!pending.empty()) std::memcpy(buffer_.data(), pending.data(), pending.size());
     end_ = pending.size();
   }
 
@@ -177,7 +177,7 @@ class BufferStream final : public DiscardingStream {
   bool is_writable() const override { return true; }
   ssize_t read(char* ptr, size_t size) override {
     const std::size_t count = std::min(size, connection_.pending.size() - consumed_);
-    std::memcpy(ptr, connection_.pending.data() + consumed_, count);
+    if (count > 0) std::memcpy(ptr, connection_.pending.data() + consumed_, count);
     consumed_ += count;
     return static_cast<ssize_t>(count);
   }
