@@ -30,14 +30,10 @@ using namespace testing;
 class BlackHole {
  public:
   BlackHole() {
-    udp_ = ::socket(AF_INET, SOCK_DGRAM, 0);
-    sockaddr_in address = Loopback(0);
-    REQUIRE(::bind(udp_, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0);
-    socklen_t length = sizeof(address);
-    REQUIRE(::getsockname(udp_, reinterpret_cast<sockaddr*>(&address), &length) == 0);
-    port_ = ntohs(address.sin_port);
-    tcp_ = ::socket(AF_INET, SOCK_STREAM, 0);
-    REQUIRE(::bind(tcp_, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0);
+    // The port the UDP socket gets may be taken for TCP (a listener binding its TCP
+    // side first, a client's port): then another.
+    for (int attempt = 0; attempt < 32 && tcp_ < 0; ++attempt) TryBind();
+    REQUIRE(tcp_ >= 0);
     REQUIRE(::listen(tcp_, 8) == 0);  // connections queue, nothing is ever read
   }
   ~BlackHole() {
@@ -47,6 +43,22 @@ class BlackHole {
   std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
 
  private:
+  void TryBind() {
+    if (udp_ >= 0) ::close(udp_);
+    udp_ = ::socket(AF_INET, SOCK_DGRAM, 0);
+    sockaddr_in address = Loopback(0);
+    REQUIRE(::bind(udp_, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0);
+    socklen_t length = sizeof(address);
+    REQUIRE(::getsockname(udp_, reinterpret_cast<sockaddr*>(&address), &length) == 0);
+    port_ = ntohs(address.sin_port);
+    const int tcp = ::socket(AF_INET, SOCK_STREAM, 0);
+    if (::bind(tcp, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0) {
+      tcp_ = tcp;
+    } else {
+      ::close(tcp);
+    }
+  }
+
   int udp_ = -1;
   int tcp_ = -1;
   std::uint16_t port_ = 0;
@@ -99,7 +111,8 @@ RecursorConfig Recursors(std::vector<std::string> addresses, std::int64_t timeou
   return config;
 }
 
-TEST_CASE("recursor addresses: IP, IP:PORT, [IPv6]:PORT; names and bad ports refused", "[forwarder]") {
+TEST_CASE("recursor addresses: IP, IP:PORT, [IPv6]:PORT; names and bad ports refused",
+          "[forwarder]") {
   CHECK(ValidateRecursorConfig(Recursors({"8.8.8.8", "127.0.0.1:5353", "::1", "[::1]:53"})).ok());
   for (const char* bad : {"dns.example.com", "1.2.3.4:0", "1.2.3.4:99999", "[::1]", "1.2.3.4:x"}) {
     const Status status = ValidateRecursorConfig(Recursors({bad}));
@@ -116,7 +129,7 @@ TEST_CASE("a name of another domain is forwarded, over UDP and over TCP", "[forw
   UdpClient udp(forwarding.server->port());
   udp.Send(Encode(Query("web.service.other", kTypeA, 0x5151)));
   const Message over_udp = Parsed(udp.Receive());
-  CHECK(over_udp.header.id == 0x5151);  // the client's ID, not c-ares's
+  CHECK(over_udp.header.id == 0x5151);         // the client's ID, not c-ares's
   CHECK(over_udp.header.recursion_available);  // ours to give, though the recursor has none
   CHECK(over_udp.header.rcode == kRcodeNoError);
   CHECK(Texts(over_udp.answers, false) ==
@@ -188,7 +201,8 @@ TEST_CASE("when every recursor fails the client gets SERVFAIL in time", "[forwar
   CHECK(std::chrono::steady_clock::now() - started < std::chrono::seconds(3));
 }
 
-TEST_CASE("Stop() answers queries still waiting for a recursor and returns promptly", "[forwarder]") {
+TEST_CASE("Stop() answers queries still waiting for a recursor and returns promptly",
+          "[forwarder]") {
   BlackHole dead;
   Forwarding forwarding(Recursors({dead.address()}, 2000));
   TcpClient tcp(forwarding.server->port());
