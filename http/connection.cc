@@ -20,6 +20,7 @@
 #include <string_view>
 
 #include "base/check.h"
+#include "http/next_request.h"
 #include "http/task_queue.h"
 #include "http/watch_stream.h"
 
@@ -372,16 +373,34 @@ void Listener::ServeConnection(std::shared_ptr<Connection> connection) {
 }
 
 EventLoop::Served Listener::ServeOnLoop(Connection& connection) {
+  const NoWaitingReadsScope no_waiting;
+  EventLoop::Served served;
+  if (direct_handler_) {
+    if (std::optional<PeekedRequest> request = PeekServableRequest(connection.pending)) {
+      // The bytes stay alive until the reply is made; the request is consumed after.
+      const bool last = ++connection.served >= options_.keep_alive_requests_max;
+      const bool close = request->close || last;
+      Reply reply = direct_handler_(request->target, [&request](const char* name) {
+        return request->Header(name);
+      });
+      connection.pending.erase(0, request->length);
+      if (reply.parked()) {
+        served.parking = Parking{std::move(reply), /*head_only=*/false, close};
+      } else {
+        served.response = FrameReply(reply, /*head_only=*/false, close);
+        served.close = close;
+      }
+      return served;
+    }
+  }
   BufferStream stream(connection);
   ParkSlot slot{&stream, std::nullopt};
   const ParkSlotScope scope(&slot);
-  const NoWaitingReadsScope no_waiting;
   const bool last = ++connection.served >= options_.keep_alive_requests_max;
   bool client_closes = false;
   const auto serve = [](httplib::Request& request) { PrepareRequest(request, kRouteServe); };
   const bool ok = process_request(stream, last, client_closes, serve);
   connection.pending.erase(0, stream.consumed());
-  EventLoop::Served served;
   if (slot.parking.has_value()) {
     slot.parking->close_after = client_closes || last;
     served.parking = std::move(slot.parking);

@@ -21,8 +21,10 @@
 #pragma once
 
 #include <cstddef>
+#include <functional>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 
 #include "http/event_loop.h"
@@ -72,6 +74,12 @@ class Listener final : public httplib::Server {
 
   // Binds and listens; returns the bound port, or -1 with errno set.
   int Bind(const std::string& host, int port);
+  // Serves a request the event loop read, without httplib: the raw target and a header
+  // lookup in, the reply out. Set by the owner before Bind; unset, httplib parses it.
+  using DirectHandler = std::function<Reply(std::string_view target,
+                                            const std::function<std::string(const char*)>& header)>;
+  void set_direct_handler(DirectHandler handler) { direct_handler_ = std::move(handler); }
+
   // Makes every connection end: idle ones at once, busy ones after their request,
   // parked ones with their current result (the event loop stops). Also call httplib's
   // stop() to end the accept loop.
@@ -89,6 +97,7 @@ class Listener final : public httplib::Server {
   const HttpOptions options_;
   ClientConnectionLimiter limiter_;
   int stop_fd_ = -1;  // an eventfd; readable once SignalStop() ran
+  DirectHandler direct_handler_;
   // The workers: new connections (through httplib's task queue) and the event loop's
   // resumed ones. The loop holds parked connections.
   GrowingTaskQueue pool_;

@@ -4,6 +4,8 @@
 #pragma once
 
 #include <cstddef>
+#include <optional>
+#include <string>
 #include <string_view>
 
 namespace roster::http {
@@ -20,5 +22,21 @@ inline constexpr std::size_t kReadAheadBytes = 4096;
 // kReadAheadBytes. Anything else goes to a worker.
 enum class NextRequest { kServeOnLoop, kHandToWorker, kNeedMore };
 NextRequest ClassifyNextRequest(std::string_view received);
+
+// A request the loop serves itself, read from the front of the received bytes: a
+// request line `GET <target> HTTP/1.1` (or 1.0) and well-formed header lines. Views
+// into the bytes it was peeked from.
+struct PeekedRequest {
+  std::string_view target;  // the raw request target, still percent-encoded
+  std::string_view head;    // the request line and header lines, each ending in CRLF
+  std::size_t length = 0;   // of the whole request (it has no body)
+  bool close = false;       // Connection: close, or HTTP/1.0 without keep-alive
+
+  // The first value of a header (name without regard to case), trimmed; "" if absent.
+  std::string Header(std::string_view name) const;
+};
+// The request at the front of `received` when ClassifyNextRequest says kServeOnLoop,
+// and its request line and headers are well formed; nullopt otherwise.
+std::optional<PeekedRequest> PeekServableRequest(std::string_view received);
 
 }  // namespace roster::http

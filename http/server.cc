@@ -311,6 +311,13 @@ class HttpServer::Impl {
   void RegisterHandlers();
   void Serve(const httplib::Request& request, httplib::Response& response);
   Reply Dispatch(const httplib::Request& request);
+  // Routes a request to its handler (a server's or the local agent's). REQUIRES: the
+  // request is not forwarded (backend_ is set or the agent serves the path).
+  Reply RouteRequest(const std::string& method, std::string_view raw_target, const std::string& body,
+              const std::function<std::string(const char*)>& header);
+  // A request the event loop read itself (Listener::DirectHandler).
+  Reply ServeDirect(std::string_view raw_target,
+                    const std::function<std::string(const char*)>& header);
   Reply Forward(const httplib::Request& request, const std::string& path);
   bool WaitUntilListening();
 
@@ -330,6 +337,12 @@ Status HttpServer::Impl::Start() {
   stop_ = std::stop_source();
   listener_ = std::make_unique<Listener>(options_);
   RegisterHandlers();
+  if (backend_ != nullptr) {
+    listener_->set_direct_handler(
+        [this](std::string_view target, const std::function<std::string(const char*)>& header) {
+          return ServeDirect(target, header);
+        });
+  }
   const int bound = listener_->Bind(options_.bind_address, options_.port);
   if (bound < 0) {
     const std::string reason = std::strerror(errno);
@@ -426,23 +439,50 @@ Reply HttpServer::Impl::Dispatch(const httplib::Request& request) {
                      "Your IP is issuing too many concurrent connections, please rate limit your "
                      "calls\n");
   }
-  Result<Target> target = ParseTarget(request.target);
+  if (backend_ == nullptr) {
+    Result<Target> target = ParseTarget(request.target);
+    if (!target.ok()) return StatusReply(target.status());
+    if (agent_ == nullptr || FindRoute(AgentRoutes(), target->path) == nullptr) {
+      return Forward(request, target->path);
+    }
+  }
+  return RouteRequest(request.method, request.target, request.body,
+               [&request](const char* name) { return request.get_header_value(name); });
+}
+
+Reply HttpServer::Impl::RouteRequest(const std::string& request_method, std::string_view raw_target,
+                                     const std::string& body,
+                                     const std::function<std::string(const char*)>& header) {
+  Result<Target> target = ParseTarget(raw_target);
   if (!target.ok()) return StatusReply(target.status());
-  const std::string method = request.method == "HEAD" ? "GET" : request.method;
+  const std::string method = request_method == "HEAD" ? "GET" : request_method;
   const Route* agent_route = agent_ == nullptr ? nullptr : FindRoute(AgentRoutes(), target->path);
-  if (agent_route == nullptr && backend_ == nullptr) return Forward(request, target->path);
   const Route* route = agent_route != nullptr ? agent_route : FindRoute(Routes(), target->path);
   if (route == nullptr) return TextReply(404, "Unknown path " + target->path);
   if (method == "OPTIONS" || !Allows(*route, method)) return MethodReply(*route, method);
   const std::string read_key = ReadKey(target->path, target->query);
-  const ApiRequest api{method, std::move(target->path), std::move(target->query), request.body,
-                       [&request](const char* name) { return request.get_header_value(name); }};
+  const ApiRequest api{method, std::move(target->path), std::move(target->query), body, header};
   if (agent_route != nullptr) {
     const AgentHandlerContext context{*agent_, backend_, options_, stop_.get_token()};
     return route->agent_handler(context, api);
   }
   const HandlerContext context{*backend_, options_, stop_.get_token(), read_key};
   return route->handler(context, api);
+}
+
+Reply HttpServer::Impl::ServeDirect(std::string_view raw_target,
+                                    const std::function<std::string(const char*)>& header) {
+  static const std::string kNoBody;
+  Reply reply;
+  try {
+    reply = RouteRequest("GET", raw_target, kNoBody, header);
+  } catch (...) {
+    reply = ExceptionReply(std::current_exception());
+  }
+  if (!reply.parked() && reply.status >= 500) {
+    LOG(WARNING) << "HTTP GET " << raw_target << " -> " << reply.status << ": " << reply.body;
+  }
+  return reply;
 }
 
 // An agent process: every /v1/ request the agent does not serve goes to a server as it

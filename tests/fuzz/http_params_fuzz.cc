@@ -76,6 +76,14 @@ void CheckNextRequest(std::string_view input) {
     CHECK(input.find("index=") != std::string_view::npos);
   }
   if (next == NextRequest::kNeedMore) CHECK(!complete && input.size() < kReadAheadBytes);
+  if (std::optional<PeekedRequest> request = PeekServableRequest(input)) {
+    CHECK(next == NextRequest::kServeOnLoop);
+    CHECK_LE(request->length, input.size());
+    CHECK(input.substr(0, request->length).ends_with("\r\n\r\n"));
+    CHECK(request->target.starts_with("/v1/"));
+    CHECK(request->target.find(' ') == std::string_view::npos);
+    request->Header("Connection");  // walks every header line
+  }
 }
 
 void FuzzOne(std::string_view input) {

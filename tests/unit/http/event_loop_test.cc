@@ -105,6 +105,51 @@ TEST_CASE("the loop serves only a complete bodiless GET of a blocking read itsel
   }
 }
 
+TEST_CASE("a request the loop serves itself: its target, headers and whether it closes") {
+  const std::string bytes =
+      "GET /v1/kv/a?index=5&wait=1m HTTP/1.1\r\nHost: r\r\nX-Consul-Token:  t1 \r\n"
+      "x-consul-token: t2\r\n\r\nGET /next";
+  const std::optional<PeekedRequest> request = PeekServableRequest(bytes);
+  REQUIRE(request.has_value());
+  CHECK(request->target == "/v1/kv/a?index=5&wait=1m");
+  CHECK(request->length == bytes.size() - std::string("GET /next").size());
+  CHECK(request->Header("x-consul-token") == "t1");  // the first, trimmed
+  CHECK(request->Header("Accept").empty());
+  CHECK(!request->close);
+
+  const std::string end = "\r\n\r\n";
+  CHECK(PeekServableRequest("GET /v1/kv/a?index=5 HTTP/1.1\r\nConnection: Close" + end)->close);
+  CHECK(PeekServableRequest("GET /v1/kv/a?index=5 HTTP/1.0" + end)->close);
+  CHECK(!PeekServableRequest("GET /v1/kv/a?index=5 HTTP/1.0\r\nConnection: keep-alive" + end)
+             ->close);
+  // Malformed lines go to a worker, where httplib answers them.
+  CHECK(!PeekServableRequest("GET /v1/kv/a?index=5 HTTP/1.1\r\nno colon" + end));
+  CHECK(!PeekServableRequest("GET /v1/kv/a?index=5 HTTP/1.1\r\n: empty name" + end));
+  CHECK(!PeekServableRequest("GET /v1/kv/a?index=5 HTTP/2.0" + end));
+  CHECK(!PeekServableRequest("GET /v1/kv/a?index=5\x01 HTTP/1.1" + end));
+  CHECK(!PeekServableRequest("GET  HTTP/1.1" + end));
+}
+
+TEST_CASE("an HTTP/1.0 re-arm served on the loop is answered, then closed") {
+  TestServer server;
+  auto client = server.Client();
+  REQUIRE(Put(client, "/v1/kv/old", "v")->status == 200);
+  const int index = IndexOf(client, "old");
+  // The first request parks on a worker; the second one is read by the loop.
+  const int fd = ConnectLoopback(server.port());
+  REQUIRE(SendAll(fd, BlockingGet("/v1/kv/old?index=" + std::to_string(index))));
+  REQUIRE(Eventually([&] { return server.backend.watch_count() == 1; }));
+  REQUIRE(Put(client, "/v1/kv/old", "w")->status == 200);
+  REQUIRE(HasIndex(ReadResponse(fd), index + 1));
+  REQUIRE(SendAll(fd, "GET /v1/kv/old?index=" + std::to_string(index) + " HTTP/1.0\r\n\r\n"));
+  const std::string response = ReadResponse(fd);  // index + 1 is newer: at once
+  CHECK(HasIndex(response, index + 1));
+  CHECK(response.find("Connection: close\r\n") != std::string::npos);
+  char byte;
+  CHECK(::recv(fd, &byte, 1, 0) == 0);
+  ::close(fd);
+}
+
 TEST_CASE("a watcher re-arms on one kept-alive connection; other requests still work on it") {
   TestServer server;
   auto client = server.Client();
