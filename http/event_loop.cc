@@ -105,7 +105,7 @@ struct EventLoop::Entry {
   Clock::time_point timer = Clock::time_point::max();
   std::string out;  // bytes to write, from out_sent on
   std::size_t out_sent = 0;
-  Clock::time_point write_since;  // when `out` last stopped draining
+  Clock::time_point write_since;  // when the client last took bytes of `out`, or it was filled
   bool ends = false;              // a stream: the last chunk is in `out`
   Clock::time_point last_line;    // a stream: when its last lines went out
 
@@ -424,15 +424,19 @@ void EventLoop::Pump(Entry& entry) {
 bool EventLoop::Flush(Entry& entry) {
   const std::uint64_t id = entry.id;  // AfterWritten may close the entry
   const int fd = entry.connection->fd();
+  bool progressed = false;
   while (entry.out_sent < entry.out.size()) {
     const ssize_t sent = ::send(fd, entry.out.data() + entry.out_sent,
                                 entry.out.size() - entry.out_sent, MSG_DONTWAIT | MSG_NOSIGNAL);
     if (sent > 0) {
       entry.out_sent += static_cast<std::size_t>(sent);
+      progressed = true;
       continue;
     }
     if (sent < 0 && errno == EINTR) continue;
     if (sent < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      // The stall and write time-outs count from the last time the client took bytes.
+      if (progressed) entry.write_since = Clock::now();
       SetEvents(entry, EPOLLRDHUP | EPOLLOUT);
       const milliseconds limit = entry.stream() != nullptr ? entry.stream()->options().stall_timeout
                                                            : options_.write_timeout_ms;
