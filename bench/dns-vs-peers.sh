@@ -7,22 +7,23 @@
 #   - dnsmasq (Debian's dnsmasq-base) and unbound (Debian's unbound), unprivileged, on a
 #     high port, with a generated config holding the same names as static records:
 #     10 A and 10 SRV records per name, the SRV targets with A records of their own;
-# and drives each with dnsperf (every name once as A and once as SRV, shuffled, EDNS0 on
-# so 10-instance SRV answers fit in UDP):
+# and drives each with the same queries (every name once as A and once as SRV, shuffled,
+# EDNS0 on so 10-instance SRV answers fit in UDP):
 #   - maximum throughput: dnsperf -c 8 -T 2 -q 500 for DURATION s (queries per second,
 #     lost queries, mean latency);
-#   - latency at a fixed offered load: dnsperf -Q 50000 -v, p50/p99/max computed from the
-#     per-query lines (this dnsperf has no latency histogram; printing every answer costs
-#     dnsperf some CPU, the same for all three).
-# dnsperf shares the machine's 2 cores with the server under test.
+#   - latency at a fixed offered load: bench/dns_load (dns_load.cc) at QPS for DURATION s,
+#     paced every 250 us, replies timed by the kernel; p50/p99/p99.9/max of the answered
+#     queries, a query unanswered after 1 s lost. (dnsperf -Q -v printed a line per answer
+#     and used 1.5 cores at 50k, so its own scheduling was the tail it measured.)
+# The load generator shares the machine's 2 cores with the server under test.
 # Goal (issue 6): Roster's throughput >= the faster of dnsmasq and unbound; p99 < 1 ms
 # at 50,000 queries per second.
 #
 # Usage: bench/dns-vs-peers.sh            (about 2 minutes)
-#        QUICK=1 bench/dns-vs-peers.sh    (smoke run: 3 s per dnsperf run; under a minute)
+#        QUICK=1 bench/dns-vs-peers.sh    (smoke run: 3 s per run; under a minute)
 #        make bench-dns                   (builds first; QUICK=1 make bench-dns works too)
 # Settings (environment):
-#   DURATION=10         seconds per dnsperf run (QUICK: 3)
+#   DURATION=10         seconds per dnsperf and dns_load run (QUICK: 3)
 #   NAMES=1000  INSTANCES=10  QPS=50000
 #   LAYOUT=shared       shared: instance i of every service on node-i (10 nodes with
 #                       1,000 services and checks each); spread: one node per instance
@@ -32,6 +33,7 @@
 #   BASE_PORT=30000     roster HTTP BASE+1, Raft BASE+2, DNS BASE+3; dnsmasq BASE+4;
 #                       unbound BASE+5
 #   ROSTER_BIN=build/bin/roster (built with cmake+ninja into build/ when missing)
+#   DNS_LOAD=build/bin/dns_load (likewise)
 #   ROSTER_ARGS         extra `roster dev` flags (default none)
 #   KEEP=1              keep the temp dir (configs, logs, dnsperf output)
 # Installs dnsmasq-base and unbound with apt-get when missing (needs root then); this is
@@ -54,6 +56,7 @@ LAYOUT=${LAYOUT:-shared}
 case $LAYOUT in shared) SPREAD=() ;; spread) SPREAD=(--spread) ;; *) echo "LAYOUT is shared or spread" >&2; exit 1 ;; esac
 BASE_PORT=${BASE_PORT:-30000}
 ROSTER_BIN=${ROSTER_BIN:-$REPO/build/bin/roster}
+DNS_LOAD=${DNS_LOAD:-$REPO/build/bin/dns_load}
 ROSTER_ARGS=${ROSTER_ARGS:-}
 KEEP=${KEEP:-0}
 
@@ -73,11 +76,19 @@ if ((${#need[@]})); then
 fi
 PATH=$PATH:/usr/sbin
 command -v python3 >/dev/null || die "python3 is needed"
+build() {  # target; builds it into build/
+  (cd "$REPO" && cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null &&
+    ninja -C build -j2 "$1") >&2 || die "building $1 failed"
+}
 if [[ ! -x $ROSTER_BIN ]]; then
   say "building roster into build/ ($ROSTER_BIN is missing)"
-  (cd "$REPO" && cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null &&
-    ninja -C build -j2 roster) >&2 || die "building failed"
+  build roster
   ROSTER_BIN=$REPO/build/bin/roster
+fi
+if [[ ! -x $DNS_LOAD ]]; then
+  say "building dns_load into build/ ($DNS_LOAD is missing)"
+  build dns_load
+  DNS_LOAD=$REPO/build/bin/dns_load
 fi
 
 HTTP_PORT=$((BASE_PORT + 1)) RAFT_PORT=$((BASE_PORT + 2)) ROSTER_DNS=$((BASE_PORT + 3))
@@ -145,6 +156,9 @@ stop() { kill -TERM "$PID" 2>/dev/null; wait "$PID" 2>/dev/null; PID=""; }
 
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }  # utime+stime
 
+# UDP datagrams the kernel dropped because a socket's receive buffer was full (any socket).
+udp_rcvbuf_errors() { awk '/^Udp:/ { if (!n++) for (i = 1; i <= NF; i++) col[$i] = i; else print $col["RcvbufErrors"] }' /proc/net/snmp; }
+
 stat() { sed -n "s/^ *$2: *\([0-9.]*\).*/\1/p" "$1" | head -n 1; }
 
 bench() {  # system
@@ -169,17 +183,21 @@ bench() {  # system
   R[$system.per_core]=$(awk -v q="${R[$system.qps]:-0}" -v c="${R[$system.cores]}" 'BEGIN { if (c > 0) printf "%.0f", q / c; else print "n/a" }')
   say "  max: ${R[$system.qps]} qps, lost ${R[$system.lost]}, mean ${R[$system.avg_ms]} ms, server ${R[$system.cores]} cores"
 
-  local fixed=(dnsperf -s 127.0.0.1 -p "$PORT" -d "$TMP/queries" -e -l "$DURATION" -c 8 -T 2 -q 2000 -Q "$QPS" -v)
+  local fixed=("$DNS_LOAD" --server "127.0.0.1:$PORT" --queries "$TMP/queries" --qps "$QPS" --duration "$DURATION")
   COMMANDS+=("${fixed[*]}")
   R[$system.load_fixed]=$(cut -d' ' -f1 /proc/loadavg)
   out="$TMP/$system-fixed.out"
+  local drops0
+  drops0=$(udp_rcvbuf_errors)
   "${fixed[@]}" >"$out" 2>&1
-  R[$system.fixed_qps]=$(stat "$out" "Queries per second")
-  R[$system.fixed_lost]=$(sed -n 's/^ *Queries lost: *\([0-9]*\) (\(.*\)).*/\1 (\2)/p' "$out")
+  R[$system.at_drops]=$(($(udp_rcvbuf_errors) - drops0))
   local kv
-  for kv in $(python3 "$HELPER" latency <"$out"); do R[$system.${kv%%=*}]=${kv#*=}; done
-  say "  at $QPS qps offered: ${R[$system.fixed_qps]} qps answered, lost ${R[$system.fixed_lost]}," \
-    "p50 ${R[$system.p50_ms]} ms, p99 ${R[$system.p99_ms]} ms"
+  for kv in $(sed -n 's/^DNSLOAD //p' "$out"); do R[$system.at_${kv%%=*}]=${kv#*=}; done
+  [[ -n ${R[$system.at_p99_ms]:-} ]] || PROBLEMS+=("$system: dns_load printed no figures ($(tail -n 2 "$out" | tr '\n' ' '))")
+  R[$system.at_lost_pct]=$(awk -v l="${R[$system.at_lost]:-0}" -v q="$QPS" -v d="$DURATION" 'BEGIN { printf "%.2f %%", 100 * l / (q * d) }')
+  say "  at $QPS qps offered: ${R[$system.at_qps_answered]:-n/a} qps answered, lost ${R[$system.at_lost]:-n/a}," \
+    "p50 ${R[$system.at_p50_ms]:-n/a} ms, p99 ${R[$system.at_p99_ms]:-n/a} ms, p99.9 ${R[$system.at_p999_ms]:-n/a} ms" \
+    "(dns_load ${R[$system.at_cpu_cores]:-n/a} cores; ${R[$system.at_drops]} datagrams dropped at a full socket buffer)"
   R[$system.rss]=$(awk '/^VmRSS:/ {printf "%.1f", $2 / 1024}' "/proc/$PID/status" 2>/dev/null)
   kill -0 "$PID" 2>/dev/null || PROBLEMS+=("$system exited during the run")
   stop
@@ -192,17 +210,17 @@ for system in $SYSTEMS; do bench "$system"; done
 
 v() { echo "${R[$1]:-n/a}"; }
 echo
-echo "dnsperf $(dnsperf -h 2>&1 | sed -n 's/^Version //p'), $(/usr/sbin/dnsmasq --version | head -n 1 | cut -d' ' -f1-3)," \
+echo "dns_load at $QPS qps paced every 250 us, 1 s timeout; dnsperf $(dnsperf -h 2>&1 | sed -n 's/^Version //p'), $(/usr/sbin/dnsmasq --version | head -n 1 | cut -d' ' -f1-3)," \
   "unbound $(/usr/sbin/unbound -V | sed -n 's/^Version //p'); $(nproc) cores ($(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -n 1));" \
   "load average $LOAD_BEFORE before, $(cut -d' ' -f1-3 /proc/loadavg) after; roster -dns-udp-workers $UDP_WORKERS;" \
   "commit $(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo unknown)$( [[ $QUICK == 1 ]] && echo ' (QUICK smoke run)')"
 echo "$NAMES names x $INSTANCES instances ($LAYOUT layout), A and SRV, EDNS0; ${DURATION} s per run"
 echo
-echo "| system | max qps | lost | mean ms | server cores | qps per core | load | answered at -Q $QPS | lost | p50 ms | p99 ms | max ms | load | SRV answer bytes | RSS MiB |"
-echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+echo "| system | max qps | lost | mean ms | server cores | qps per core | load | answered qps at $QPS | lost | rcvbuf drops | p50 ms | p99 ms | p99.9 ms | max ms | dns_load cores | load | SRV answer bytes | RSS MiB |"
+echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 for s in $SYSTEMS; do
   echo "| $s | $(v "$s.qps" | cut -d. -f1) | $(v "$s.lost") | $(v "$s.avg_ms") | $(v "$s.cores") | $(v "$s.per_core") | $(v "$s.load_max") |" \
-    "$(v "$s.fixed_qps" | cut -d. -f1) | $(v "$s.fixed_lost") | $(v "$s.p50_ms") | $(v "$s.p99_ms") | $(v "$s.max_ms") |" \
+    "$(v "$s.at_qps_answered") | $(v "$s.at_lost") ($(v "$s.at_lost_pct")) | $(v "$s.at_drops") | $(v "$s.at_p50_ms") | $(v "$s.at_p99_ms") | $(v "$s.at_p999_ms") | $(v "$s.at_max_ms") | $(v "$s.at_cpu_cores") |" \
     "$(v "$s.load_fixed") | $(v "$s.size") | $(v "$s.rss") |"
 done
 echo

@@ -11,9 +11,7 @@
       passing check per instance, 16 threads).
   Layouts: by default instance i of every service is on node-i (INSTANCES nodes with
   NAMES services each); --spread gives every instance a node of its own.
-  dns_bench.py latency < dnsperf -v output
-      prints "count=... p50_ms=... p99_ms=... max_ms=..." over the "> RCODE name type s"
-      lines (answered queries only).
+  (Latency at a fixed load is measured by bench/dns_load, not from dnsperf -v output.)
 """
 
 import argparse
@@ -116,28 +114,6 @@ def register(args):
     print(f"registered {len(bodies)} instances")
 
 
-def latency(_args):
-    values = []
-    for line in sys.stdin:
-        if line.startswith("> "):
-            parts = line.split()
-            if len(parts) >= 5:
-                try:
-                    values.append(float(parts[-1]))
-                except ValueError:
-                    pass
-    values.sort()
-    if not values:
-        print("count=0 p50_ms=n/a p99_ms=n/a max_ms=n/a")
-        return
-
-    def at(p):
-        return values[min(len(values) - 1, int(len(values) * p))] * 1000
-
-    print(f"count={len(values)} p50_ms={at(0.5):.3f} p99_ms={at(0.99):.3f} "
-          f"max_ms={values[-1] * 1000:.2f}")
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -153,9 +129,8 @@ def main():
     p.add_argument("--spread", action="store_true", help="one node per instance")
     p.add_argument("--names", type=int, default=1000)
     p.add_argument("--instances", type=int, default=10)
-    sub.add_parser("latency")
     args = parser.parse_args()
-    {"gen": gen, "register": register, "latency": latency}[args.command](args)
+    {"gen": gen, "register": register}[args.command](args)
 
 
 if __name__ == "__main__":
