@@ -159,6 +159,9 @@ cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }  
 # UDP datagrams the kernel dropped because a socket's receive buffer was full (any socket).
 udp_rcvbuf_errors() { awk '/^Udp:/ { if (!n++) for (i = 1; i <= NF; i++) col[$i] = i; else print $col["RcvbufErrors"] }' /proc/net/snmp; }
 
+# CPU time (all cores, in ticks) in total and stolen by the hypervisor: "TOTAL STEAL".
+cpu_total_steal() { awk '/^cpu / { t = 0; for (i = 2; i <= NF; i++) t += $i; print t, $9; exit }' /proc/stat; }
+
 stat() { sed -n "s/^ *$2: *\([0-9.]*\).*/\1/p" "$1" | head -n 1; }
 
 bench() {  # system
@@ -187,17 +190,21 @@ bench() {  # system
   COMMANDS+=("${fixed[*]}")
   R[$system.load_fixed]=$(cut -d' ' -f1 /proc/loadavg)
   out="$TMP/$system-fixed.out"
-  local drops0
+  local drops0 steal0
   drops0=$(udp_rcvbuf_errors)
+  steal0=$(cpu_total_steal)
   "${fixed[@]}" >"$out" 2>&1
   R[$system.at_drops]=$(($(udp_rcvbuf_errors) - drops0))
+  # A vCPU the host takes away stalls whatever runs on it, server or load generator.
+  R[$system.at_steal]=$(echo "$steal0 $(cpu_total_steal)" |
+    awk '{ t = $3 - $1; printf "%.1f %%", (t > 0 ? 100 * ($4 - $2) / t : 0) }')
   local kv
   for kv in $(sed -n 's/^DNSLOAD //p' "$out"); do R[$system.at_${kv%%=*}]=${kv#*=}; done
   [[ -n ${R[$system.at_p99_ms]:-} ]] || PROBLEMS+=("$system: dns_load printed no figures ($(tail -n 2 "$out" | tr '\n' ' '))")
   R[$system.at_lost_pct]=$(awk -v l="${R[$system.at_lost]:-0}" -v q="$QPS" -v d="$DURATION" 'BEGIN { printf "%.2f %%", 100 * l / (q * d) }')
   say "  at $QPS qps offered: ${R[$system.at_qps_answered]:-n/a} qps answered, lost ${R[$system.at_lost]:-n/a}," \
     "p50 ${R[$system.at_p50_ms]:-n/a} ms, p99 ${R[$system.at_p99_ms]:-n/a} ms, p99.9 ${R[$system.at_p999_ms]:-n/a} ms" \
-    "(dns_load ${R[$system.at_cpu_cores]:-n/a} cores; ${R[$system.at_drops]} datagrams dropped at a full socket buffer)"
+    "(dns_load ${R[$system.at_cpu_cores]:-n/a} cores; ${R[$system.at_drops]} datagrams dropped at a full socket buffer; CPU steal ${R[$system.at_steal]})"
   R[$system.rss]=$(awk '/^VmRSS:/ {printf "%.1f", $2 / 1024}' "/proc/$PID/status" 2>/dev/null)
   kill -0 "$PID" 2>/dev/null || PROBLEMS+=("$system exited during the run")
   stop
@@ -216,11 +223,11 @@ echo "dns_load at $QPS qps paced every 250 us, 1 s timeout; dnsperf $(dnsperf -h
   "commit $(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo unknown)$( [[ $QUICK == 1 ]] && echo ' (QUICK smoke run)')"
 echo "$NAMES names x $INSTANCES instances ($LAYOUT layout), A and SRV, EDNS0; ${DURATION} s per run"
 echo
-echo "| system | max qps | lost | mean ms | server cores | qps per core | load | answered qps at $QPS | lost | rcvbuf drops | p50 ms | p99 ms | p99.9 ms | max ms | dns_load cores | load | SRV answer bytes | RSS MiB |"
-echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+echo "| system | max qps | lost | mean ms | server cores | qps per core | load | answered qps at $QPS | lost | rcvbuf drops | p50 ms | p99 ms | p99.9 ms | max ms | dns_load cores | steal | load | SRV answer bytes | RSS MiB |"
+echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 for s in $SYSTEMS; do
   echo "| $s | $(v "$s.qps" | cut -d. -f1) | $(v "$s.lost") | $(v "$s.avg_ms") | $(v "$s.cores") | $(v "$s.per_core") | $(v "$s.load_max") |" \
-    "$(v "$s.at_qps_answered") | $(v "$s.at_lost") ($(v "$s.at_lost_pct")) | $(v "$s.at_drops") | $(v "$s.at_p50_ms") | $(v "$s.at_p99_ms") | $(v "$s.at_p999_ms") | $(v "$s.at_max_ms") | $(v "$s.at_cpu_cores") |" \
+    "$(v "$s.at_qps_answered") | $(v "$s.at_lost") ($(v "$s.at_lost_pct")) | $(v "$s.at_drops") | $(v "$s.at_p50_ms") | $(v "$s.at_p99_ms") | $(v "$s.at_p999_ms") | $(v "$s.at_max_ms") | $(v "$s.at_cpu_cores") | $(v "$s.at_steal") |" \
     "$(v "$s.load_fixed") | $(v "$s.size") | $(v "$s.rss") |"
 done
 echo
