@@ -89,8 +89,8 @@ ParkedRead::Outcome ParkedRead::Run() {
   return outcome;
 }
 
-Reply ServeBlockingRead(Backend& backend, const BlockingLimits& limits, std::string_view read_key,
-                        BlockingRead read) {
+Reply ServeBlockingRead(Backend& backend, const BlockingLimits& limits,
+                        const std::function<std::string()>& read_key, BlockingRead read) {
   const bool may_wait = !reads_must_not_wait || backend.ReadsLocally(read.consistency);
   if (read.blocking.min_index == 0 && may_wait) {
     return Rendered(read, RunOnce(backend, read, read.consistency));
@@ -111,7 +111,7 @@ Reply ServeBlockingRead(Backend& backend, const BlockingLimits& limits, std::str
   }
   Reply reply;
   reply.parked_read = std::make_shared<ParkedRead>(backend, std::move(read), std::move(watch),
-                                                   deadline, std::string(read_key));
+                                                   deadline, read_key());
   if (due_now) reply.parked_read->set_due_now();
   return reply;
 }

@@ -109,8 +109,8 @@ class NoWaitingReadsScope {
 // (or the read fails), otherwise a Reply with parked_read set. On a thread where reads
 // must not wait (NoWaitingReadsScope), a run that would wait for the leader is parked
 // instead, due at once: the event loop hands it to a worker.
-Reply ServeBlockingRead(Backend& backend, const BlockingLimits& limits, std::string_view read_key,
-                        BlockingRead read);
+Reply ServeBlockingRead(Backend& backend, const BlockingLimits& limits,
+                        const std::function<std::string()>& read_key, BlockingRead read);
 
 // The key of a read request: its path and query without ?index and ?wait.
 std::string ReadKey(std::string_view path, const Query& query);

@@ -85,17 +85,7 @@ Endpoint LocalEndpoint(int fd) {
 
 // httplib::Stream over a connected socket: buffered reads (httplib reads request
 // lines a byte at a time), and every wait bounded by a timeout and the stop signal.
-// A stream whose writes can be dropped: httplib writes a placeholder reply for a
-// request whose real reply the event loop writes.
-class DiscardingStream : public httplib::Stream {
- public:
-  void set_discard_writes(bool discard) { discard_writes_ = discard; }
-
- protected:
-  bool discard_writes_ = false;
-};
-
-class SocketStream final : public DiscardingStream {
+class SocketStream final : public httplib::Stream {
  public:
   SocketStream(int fd, int stop_fd, const HttpOptions& options, Endpoint peer,
                std::string_view pending = {})
@@ -105,6 +95,9 @@ class SocketStream final : public DiscardingStream {
     end_ = pending.size();
   }
 
+  // While set, writes are dropped: httplib writes a placeholder reply for a request
+  // whose real reply the event loop writes.
+  void set_discard_writes(bool discard) { discard_writes_ = discard; }
   // The bytes read and not yet parsed (a pipelined request), taken out.
   std::string TakeBuffered() {
     std::string rest(buffer_.data() + begin_, end_ - begin_);
@@ -166,49 +159,12 @@ class SocketStream final : public DiscardingStream {
   std::array<char, 4096> buffer_{};
   std::size_t begin_ = 0;
   std::size_t end_ = 0;
-};
-
-// httplib::Stream over the bytes the event loop has read (a whole request: reads never
-// wait) that collects the response, for a request served on the loop's thread.
-class BufferStream final : public DiscardingStream {
- public:
-  explicit BufferStream(const Connection& connection) : connection_(connection) {}
-
-  bool is_readable() const override { return consumed_ < connection_.pending.size(); }
-  bool is_writable() const override { return true; }
-  ssize_t read(char* ptr, size_t size) override {
-    const std::size_t count = std::min(size, connection_.pending.size() - consumed_);
-    if (count > 0) std::memcpy(ptr, connection_.pending.data() + consumed_, count);
-    consumed_ += count;
-    return static_cast<ssize_t>(count);
-  }
-  ssize_t write(const char* ptr, size_t size) override {
-    if (!discard_writes_) output_.append(ptr, size);
-    return static_cast<ssize_t>(size);
-  }
-  void get_remote_ip_and_port(std::string& ip, int& port) const override {
-    ip = connection_.peer_ip();
-    port = connection_.peer_port();
-  }
-  void get_local_ip_and_port(std::string& ip, int& port) const override {
-    const Endpoint local = LocalEndpoint(connection_.fd());
-    ip = local.ip;
-    port = local.port;
-  }
-  socket_t socket() const override { return connection_.fd(); }
-
-  std::size_t consumed() const { return consumed_; }
-  std::string TakeOutput() { return std::move(output_); }
-
- private:
-  const Connection& connection_;
-  std::size_t consumed_ = 0;
-  std::string output_;
+  bool discard_writes_ = false;
 };
 
 // Where ParkCurrentRequest leaves a parked reply for ServeConnection, on this thread.
 struct ParkSlot {
-  DiscardingStream* stream = nullptr;
+  SocketStream* stream = nullptr;
   std::optional<Parking> parking;
 };
 thread_local ParkSlot* current_park_slot = nullptr;
@@ -286,7 +242,9 @@ Listener::Listener(const HttpOptions& options)
           [this](std::shared_ptr<Connection> connection) {
             ServeConnection(std::move(connection));
           },
-          [this](Connection& connection) { return ServeOnLoop(connection); }) {
+          [this](Connection& connection, const PeekedRequest& request) {
+            return ServeOnLoop(connection, request);
+          }) {
   stop_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   CHECK_GE(stop_fd_, 0) << "eventfd: " << std::strerror(errno);
   const Status loop_started = loop_.Start();
@@ -309,8 +267,7 @@ Listener::Listener(const HttpOptions& options)
 }
 
 Listener::~Listener() {
-  SignalStop();
-  loop_.Stop();
+  SignalStop();      // stops the loop too
   pool_.shutdown();  // after the loop: it posts to the pool until it stops
   ::close(stop_fd_);
 }
@@ -372,42 +329,21 @@ void Listener::ServeConnection(std::shared_ptr<Connection> connection) {
   }
 }
 
-EventLoop::Served Listener::ServeOnLoop(Connection& connection) {
+EventLoop::Served Listener::ServeOnLoop(Connection& connection, const PeekedRequest& request) {
+  // Only a server parks replies, and a server sets the direct handler.
+  CHECK(direct_handler_) << "a parked connection without a direct handler";
   const NoWaitingReadsScope no_waiting;
+  const bool close = request.close || ++connection.served >= options_.keep_alive_requests_max;
+  Reply reply = direct_handler_(request.target,
+                                [&request](const char* name) { return request.Header(name); });
+  connection.pending.erase(0, request.length);  // `request` views it: consumed last
   EventLoop::Served served;
-  if (direct_handler_) {
-    if (std::optional<PeekedRequest> request = PeekServableRequest(connection.pending)) {
-      // The bytes stay alive until the reply is made; the request is consumed after.
-      const bool last = ++connection.served >= options_.keep_alive_requests_max;
-      const bool close = request->close || last;
-      Reply reply = direct_handler_(request->target, [&request](const char* name) {
-        return request->Header(name);
-      });
-      connection.pending.erase(0, request->length);
-      if (reply.parked()) {
-        served.parking = Parking{std::move(reply), /*head_only=*/false, close};
-      } else {
-        served.response = FrameReply(reply, /*head_only=*/false, close);
-        served.close = close;
-      }
-      return served;
-    }
+  if (reply.parked()) {
+    served.parking = Parking{std::move(reply), /*head_only=*/false, close};
+  } else {
+    served.response = FrameReply(reply, /*head_only=*/false, close);
+    served.close = close;
   }
-  BufferStream stream(connection);
-  ParkSlot slot{&stream, std::nullopt};
-  const ParkSlotScope scope(&slot);
-  const bool last = ++connection.served >= options_.keep_alive_requests_max;
-  bool client_closes = false;
-  const auto serve = [](httplib::Request& request) { PrepareRequest(request, kRouteServe); };
-  const bool ok = process_request(stream, last, client_closes, serve);
-  connection.pending.erase(0, stream.consumed());
-  if (slot.parking.has_value()) {
-    slot.parking->close_after = client_closes || last;
-    served.parking = std::move(slot.parking);
-    return served;
-  }
-  served.response = stream.TakeOutput();
-  served.close = !ok || client_closes || last;
   return served;
 }
 

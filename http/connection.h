@@ -75,7 +75,8 @@ class Listener final : public httplib::Server {
   // Binds and listens; returns the bound port, or -1 with errno set.
   int Bind(const std::string& host, int port);
   // Serves a request the event loop read, without httplib: the raw target and a header
-  // lookup in, the reply out. Set by the owner before Bind; unset, httplib parses it.
+  // lookup in, the reply out. Set by the owner before Bind when it serves a Backend:
+  // only then are replies parked, and connections held by the event loop.
   using DirectHandler = std::function<Reply(std::string_view target,
                                             const std::function<std::string(const char*)>& header)>;
   void set_direct_handler(DirectHandler handler) { direct_handler_ = std::move(handler); }
@@ -90,7 +91,7 @@ class Listener final : public httplib::Server {
   // Serves the connection's requests until it closes, idles out, or one parks.
   void ServeConnection(std::shared_ptr<Connection> connection);
   // Serves the request the event loop has read, on the loop's thread.
-  EventLoop::Served ServeOnLoop(Connection& connection);
+  EventLoop::Served ServeOnLoop(Connection& connection, const PeekedRequest& request);
   // Answers one request with 429 and closes: the client learns why, as with Consul.
   void RefuseConnection(int fd);
 

@@ -146,24 +146,10 @@ void EventLoop::Stop() {
   if (thread_.joinable()) thread_.join();
 }
 
-std::size_t EventLoop::held() const {
-  std::lock_guard<std::mutex> lock(inbox_mutex_);
-  return held_;
-}
-
 void EventLoop::Park(std::shared_ptr<Connection> connection, Parking parking) {
-  {
-    std::lock_guard<std::mutex> lock(inbox_mutex_);
-    if (!stopped_) {
-      inbox_.parked.emplace_back(std::move(connection), std::move(parking));
-      if (!wake_pending_) {
-        wake_pending_ = true;
-        const std::uint64_t one = 1;
-        [[maybe_unused]] const ssize_t written = ::write(wake_fd_, &one, sizeof(one));
-      }
-      return;
-    }
-  }
+  Notify([&](Inbox& inbox) {
+    if (!stopped_) inbox.parked.emplace_back(std::move(connection), std::move(parking));
+  });
   // Stopped: the connection (and the watch in the parking) go here, with no lock held.
 }
 
@@ -227,8 +213,6 @@ void EventLoop::Run() {
       return;
     }
     RunReads();
-    std::lock_guard<std::mutex> lock(inbox_mutex_);
-    held_ = entries_.size();
   }
 }
 
@@ -338,19 +322,26 @@ void EventLoop::OnTimer(Entry& entry, Clock::time_point now) {
   }
 }
 
-void EventLoop::RunReads() {
-  if (to_run_.empty()) return;
+std::map<std::string_view, std::vector<std::uint64_t>> EventLoop::TakeReadsToRun() {
   std::vector<std::uint64_t> ids;
   ids.swap(to_run_);
   // Each key once: the members of a group read the same thing.
   std::map<std::string_view, std::vector<std::uint64_t>> groups;
   for (std::uint64_t id : ids) {
     auto it = entries_.find(id);
-    if (it == entries_.end() || it->second->state != Entry::State::kWaiting) continue;
+    if (it == entries_.end() || it->second->read() == nullptr ||
+        it->second->state != Entry::State::kWaiting) {
+      continue;
+    }
     std::vector<std::uint64_t>& members = groups[it->second->read()->read_key()];
     if (std::find(members.begin(), members.end(), id) == members.end()) members.push_back(id);
   }
-  for (auto& [key, members] : groups) {
+  return groups;
+}
+
+void EventLoop::RunReads() {
+  if (to_run_.empty()) return;
+  for (auto& [key, members] : TakeReadsToRun()) {
     std::shared_ptr<ParkedRead> read = entries_.at(members.front())->parking.reply.parked_read;
     if (read->runs_locally()) {
       Deliver(members, read->Run());
@@ -492,21 +483,16 @@ void EventLoop::OnReadable(Entry& entry) {
     }
     if (got > 0) connection.pending.append(buffer, static_cast<std::size_t>(got));
   }
-  switch (ClassifyNextRequest(connection.pending)) {
-    case NextRequest::kNeedMore:
-      return;  // the keep-alive timer still runs
-    case NextRequest::kHandToWorker:
-      ResumeRequest(entry);
-      return;
-    case NextRequest::kServeOnLoop:
-      ServeOnLoop(entry);
-      return;
-  }
+  if (std::optional<PeekedRequest> request = PeekServableRequest(connection.pending)) {
+    ServeOnLoop(entry, *request);
+  } else if (ClassifyNextRequest(connection.pending) == NextRequest::kHandToWorker) {
+    ResumeRequest(entry);
+  }  // else kNeedMore: the keep-alive timer still runs
 }
 
-void EventLoop::ServeOnLoop(Entry& entry) {
+void EventLoop::ServeOnLoop(Entry& entry, const PeekedRequest& request) {
   std::shared_ptr<Connection> connection = entry.connection;
-  Served served = serve_here_(*connection);
+  Served served = serve_here_(*connection, request);
   if (served.parking.has_value()) {
     entry.parking = std::move(*served.parking);
     StartParked(entry);
@@ -553,11 +539,7 @@ void EventLoop::Shutdown() {
   for (auto& [id, entry] : entries_) {
     if (entry->read() != nullptr && entry->state == Entry::State::kWaiting) to_run_.push_back(id);
   }
-  std::vector<std::uint64_t> ids;
-  ids.swap(to_run_);
-  std::map<std::string_view, std::vector<std::uint64_t>> groups;
-  for (std::uint64_t id : ids) groups[entries_.at(id)->read()->read_key()].push_back(id);
-  for (auto& [key, members] : groups) {
+  for (auto& [key, members] : TakeReadsToRun()) {
     ParkedRead::Outcome outcome = entries_.at(members.front())->read()->Run();
     for (std::uint64_t id : members) {
       Entry& entry = *entries_.at(id);
@@ -581,7 +563,6 @@ void EventLoop::Shutdown() {
   Inbox late;  // parked after the stop: closed here, with no lock held (watches take theirs)
   {
     std::lock_guard<std::mutex> lock(inbox_mutex_);
-    held_ = 0;
     std::swap(late, inbox_);
   }
 }

@@ -26,6 +26,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <set>
@@ -94,9 +95,9 @@ class EventLoop {
     std::string response;
     bool close = false;  // after the response
   };
-  using ServeHere = std::function<Served(Connection&)>;
+  using ServeHere = std::function<Served(Connection&, const PeekedRequest&)>;
   // `resume` serves a connection's next request; the loop posts it to `pool`.
-  // `serve_here` serves one on the loop's thread (see ClassifyNextRequest).
+  // `serve_here` serves one the loop peeked (PeekServableRequest) on the loop's thread.
   EventLoop(const HttpOptions& options, GrowingTaskQueue& pool, Resume resume,
             ServeHere serve_here);
   ~EventLoop();  // Stop()s
@@ -110,9 +111,6 @@ class EventLoop {
   // Answers the parked reads with their current result, ends the streams, closes every
   // connection the loop holds and ends its thread. Idempotent.
   void Stop();
-
-  // Connections held now (parked or waiting for their next request). For tests.
-  std::size_t held() const;
 
  private:
   using Clock = std::chrono::steady_clock;
@@ -134,6 +132,8 @@ class EventLoop {
   void OnTimer(Entry& entry, Clock::time_point now);
   // Runs the fired and expired parked reads, one run per key.
   void RunReads();
+  // The reads of to_run_ still waiting, each once, by read key; empties to_run_.
+  std::map<std::string_view, std::vector<std::uint64_t>> TakeReadsToRun();
   void Deliver(const std::vector<std::uint64_t>& ids, const ParkedRead::Outcome& outcome);
   void Pump(Entry& entry);
   // Writes what the entry has to write; false when it closed the connection.
@@ -142,7 +142,7 @@ class EventLoop {
   void Idle(Entry& entry);
   void ResumeRequest(Entry& entry);
   void OnReadable(Entry& entry);
-  void ServeOnLoop(Entry& entry);
+  void ServeOnLoop(Entry& entry, const PeekedRequest& request);
   void Close(Entry& entry);
   void SetEvents(Entry& entry, std::uint32_t events);
   void SetTimer(Entry& entry, Clock::time_point at);
@@ -160,7 +160,6 @@ class EventLoop {
   Inbox inbox_;               // guarded by inbox_mutex_
   bool wake_pending_ = false;  // guarded by inbox_mutex_
   bool stopped_ = false;       // guarded by inbox_mutex_: Park closes at once
-  std::size_t held_ = 0;       // guarded by inbox_mutex_
 
   // The loop thread's own.
   std::unordered_map<std::uint64_t, std::unique_ptr<Entry>> entries_;

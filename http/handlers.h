@@ -37,9 +37,10 @@ struct HandlerContext {
   Backend& backend;
   const HttpOptions& options;
   std::stop_token stop;  // requested when the server stops: blocking queries return
-  // The request's path and query without ?index and ?wait: requests with equal keys
-  // read the same thing, so one run answers all of them (http/event_loop.h).
-  std::string_view read_key;
+  // The request's path and query without ?index and ?wait (ReadKey): requests with
+  // equal keys read the same thing, so one run answers all of them (http/event_loop.h).
+  // Made only for a read that parks.
+  std::function<std::string()> read_key;
 };
 
 inline constexpr char kJsonContentType[] = "application/json";

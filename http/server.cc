@@ -460,13 +460,13 @@ Reply HttpServer::Impl::RouteRequest(const std::string& request_method, std::str
   const Route* route = agent_route != nullptr ? agent_route : FindRoute(Routes(), target->path);
   if (route == nullptr) return TextReply(404, "Unknown path " + target->path);
   if (method == "OPTIONS" || !Allows(*route, method)) return MethodReply(*route, method);
-  const std::string read_key = ReadKey(target->path, target->query);
   const ApiRequest api{method, std::move(target->path), std::move(target->query), body, header};
   if (agent_route != nullptr) {
     const AgentHandlerContext context{*agent_, backend_, options_, stop_.get_token()};
     return route->agent_handler(context, api);
   }
-  const HandlerContext context{*backend_, options_, stop_.get_token(), read_key};
+  const HandlerContext context{*backend_, options_, stop_.get_token(),
+                               [&api] { return ReadKey(api.path, api.query); }};
   return route->handler(context, api);
 }
 

@@ -62,8 +62,6 @@ class WatchStream {
   Next Produce(bool progress_due, BatchCache* cache = nullptr);
   // The lines of the last Produce are all written.
   void Sent() { sent_index_ = cursor_; }
-  // Events may be waiting after what was produced (a batch was cut at its maximum).
-  bool more() const { return more_; }
   // The watch fired since the last Produce: events may be waiting.
   void MarkChanged() { more_ = true; }
   // The last word to a client that took nothing for stall_timeout.
