@@ -18,6 +18,7 @@ std::string_view MessageTypeName(MessageType type) {
     case MessageType::kReadIndex: return "ReadIndex";
     case MessageType::kReadIndexResponse: return "ReadIndexResponse";
     case MessageType::kTransferLeader: return "TransferLeader";
+    case MessageType::kReadIndexLease: return "ReadIndexLease";
   }
   return "Unknown";
 }

@@ -32,6 +32,8 @@ enum class MessageType : std::uint8_t {
   kReadIndexResponse = 12, // leader -> follower: index = read index, context echoed;
                            // reject = leader could not serve it (retry elsewhere)
   kTransferLeader = 13,    // follower -> leader: index = the node id that should lead
+  kReadIndexLease = 14,    // follower -> leader: as kReadIndex, for a read that takes the
+                           // leader's word (ReadPolicy::kLeaderLease): no heartbeat round
 };
 
 std::string_view MessageTypeName(MessageType type);

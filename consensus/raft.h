@@ -34,7 +34,7 @@ class Raft {
   Status Campaign();
   Result<ProposalId> Propose(std::string data, EntryType type);
   Result<ProposalId> ProposeConfChange(const ConfChange& change);
-  Status ReadIndex(std::string context);
+  Status ReadIndex(std::string context, ReadPolicy policy);
   Status TransferLeadership(NodeId target);
   void ReportUnreachable(NodeId peer);
 

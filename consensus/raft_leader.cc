@@ -66,7 +66,12 @@ bool Raft::ReadRoundStartable() const {
 void Raft::StepLeader(const Message& m) {
   switch (m.type) {
     case MessageType::kReadIndex:
+    case MessageType::kReadIndexLease:
       if (!IsMember(m.from)) return;
+      if (m.type == MessageType::kReadIndexLease && CommittedInCurrentTerm()) {
+        DeliverReads({CompletedRead{{m.context, m.from}, log_.committed()}});
+        return;
+      }
       read_only_.Add({m.context, m.from});  // the round starts with the next Ready
       return;
     case MessageType::kTransferLeader:
@@ -342,8 +347,12 @@ void Raft::ReportUnreachable(NodeId peer) {
 
 // ---- ReadIndex -----------------------------------------------------------------------------
 
-Status Raft::ReadIndex(std::string context) {
+Status Raft::ReadIndex(std::string context, ReadPolicy policy) {
   if (role_ == Role::kLeader) {
+    if (policy == ReadPolicy::kLeaderLease && CommittedInCurrentTerm()) {
+      read_states_.push_back({log_.committed(), std::move(context)});
+      return Status::Ok();
+    }
     // Queued; the round starts when the next Ready is built, so every read issued
     // before then shares it.
     read_only_.Add({std::move(context), id_});
@@ -351,7 +360,8 @@ Status Raft::ReadIndex(std::string context) {
   }
   if (lead_ == kNoNode) return Status(StatusCode::kNotLeader, "no leader known");
   Message m;
-  m.type = MessageType::kReadIndex;
+  m.type = policy == ReadPolicy::kLeaderLease ? MessageType::kReadIndexLease
+                                              : MessageType::kReadIndex;
   m.to = lead_;
   m.context = std::move(context);
   Send(std::move(m));

@@ -42,7 +42,9 @@ Result<ProposalId> RawNode::ProposeConfChange(const ConfChange& change) {
   return raft_->ProposeConfChange(change);
 }
 Status RawNode::Step(Message message) { return raft_->Step(std::move(message)); }
-Status RawNode::ReadIndex(std::string context) { return raft_->ReadIndex(std::move(context)); }
+Status RawNode::ReadIndex(std::string context, ReadPolicy policy) {
+  return raft_->ReadIndex(std::move(context), policy);
+}
 Status RawNode::TransferLeadership(NodeId target) { return raft_->TransferLeadership(target); }
 void RawNode::ReportUnreachable(NodeId peer) { raft_->ReportUnreachable(peer); }
 

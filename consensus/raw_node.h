@@ -159,10 +159,11 @@ class RawNode {
   // node; anything else malformed or stale is ignored as the protocol says.
   Status Step(Message message);
 
-  // Requests a linearizable read point; it arrives in a later Ready's read_states with
-  // the same context. On a follower the request goes to the leader; without a leader,
-  // kNotLeader and the caller retries.
-  Status ReadIndex(std::string context);
+  // Requests a read point; it arrives in a later Ready's read_states with the same
+  // context. On a follower the request goes to the leader; without a leader, kNotLeader
+  // and the caller retries. kQuorum makes it linearizable; kLeaderLease trusts the
+  // leader (types.h).
+  Status ReadIndex(std::string context, ReadPolicy policy = ReadPolicy::kQuorum);
 
   // Asks the leader to hand leadership to `target` (TimeoutNow once target is caught up).
   // Aborted if it has not happened within an election timeout.

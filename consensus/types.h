@@ -22,6 +22,17 @@ using Index = std::uint64_t;
 // Node ids are positive; 0 means "nobody" (no vote, no known leader).
 inline constexpr NodeId kNoNode = 0;
 
+// How the leader confirms a ReadIndex request's read point (thesis §6.4).
+enum class ReadPolicy : std::uint8_t {
+  // A heartbeat round shows a quorum still follows the leader: linearizable, at the
+  // price of a round trip to a quorum (shared by every read queued meanwhile).
+  kQuorum = 0,
+  // The leader answers with its commit index at once, as soon as it has committed an
+  // entry of its term: what its own reads in Consul's default mode trust. A leader cut
+  // off from the quorum answers stale reads until check-quorum makes it step down.
+  kLeaderLease = 1,
+};
+
 enum class EntryType : std::uint8_t {
   kNormal = 0,      // application command (may be empty: a new leader's no-op)
   kConfChange = 1,  // data is an EncodeConfChange() payload

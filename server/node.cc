@@ -399,6 +399,11 @@ Result<http::ReadMeta> Node::Read(http::Consistency mode,
     auto waiter = std::make_shared<Waiter>();
     const std::int64_t now = clock_.NowMs();
     waiter->deadline_ms = now + options_.leader_wait_ms;
+    // Default mode trusts the leader's word, here as on the leader itself: its commit
+    // index without a quorum round. Consistent mode pays for the round.
+    if (mode == http::Consistency::kDefault) {
+      waiter->read_policy = consensus::ReadPolicy::kLeaderLease;
+    }
     Enqueue(Work{internal::ReadWork{waiter}});
     if (!waiter->WaitUntil(internal::SteadyAt(waiter->deadline_ms + 1000))) {
       return Unavailable("No cluster leader");

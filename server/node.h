@@ -64,6 +64,7 @@ struct Waiter {
   std::int64_t deadline_ms = 0;
   std::int64_t issued_ms = 0;  // reads: when ReadIndex was last asked for
   std::string context;         // reads: the ReadIndex context
+  consensus::ReadPolicy read_policy = consensus::ReadPolicy::kQuorum;  // reads
   store::Session session;      // session renewals: the session the leader holds
 
   void Finish(Status result) {

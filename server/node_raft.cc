@@ -245,7 +245,7 @@ void Node::StartReadIndex(std::shared_ptr<Waiter> waiter) {
                   static_cast<unsigned long long>(random_.Next()));
     waiter->context = context;
   }
-  Status status = raw_node_->ReadIndex(waiter->context);
+  Status status = raw_node_->ReadIndex(waiter->context, waiter->read_policy);
   if (!status.ok()) {
     reads_waiting_for_leader_.push_back(std::move(waiter));
     return;
