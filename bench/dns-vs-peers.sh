@@ -193,7 +193,13 @@ bench() {  # system
   local drops0 steal0
   drops0=$(udp_rcvbuf_errors)
   steal0=$(cpu_total_steal)
+  cpu0=$(cpu_ticks "$PID")
+  t0=$EPOCHREALTIME
   "${fixed[@]}" >"$out" 2>&1
+  # The server's CPU per answered query at the fixed load: the figure that batching and
+  # allocation work move, whatever the machine's disturbance does to the tail.
+  R[$system.at_cores]=$(awk -v a="$cpu0" -v b="$(cpu_ticks "$PID")" -v t0="$t0" -v t1="$EPOCHREALTIME" \
+    -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.2f", (b - a) / hz / (t1 - t0) }')
   R[$system.at_drops]=$(($(udp_rcvbuf_errors) - drops0))
   # A vCPU the host takes away stalls whatever runs on it, server or load generator.
   R[$system.at_steal]=$(echo "$steal0 $(cpu_total_steal)" |
@@ -201,10 +207,11 @@ bench() {  # system
   local kv
   for kv in $(sed -n 's/^DNSLOAD //p' "$out"); do R[$system.at_${kv%%=*}]=${kv#*=}; done
   [[ -n ${R[$system.at_p99_ms]:-} ]] || PROBLEMS+=("$system: dns_load printed no figures ($(tail -n 2 "$out" | tr '\n' ' '))")
+  R[$system.at_us_per_query]=$(awk -v c="${R[$system.at_cores]}" -v q="${R[$system.at_qps_answered]:-0}" 'BEGIN { if (q > 0) printf "%.1f", 1e6 * c / q; else print "n/a" }')
   R[$system.at_lost_pct]=$(awk -v l="${R[$system.at_lost]:-0}" -v q="$QPS" -v d="$DURATION" 'BEGIN { printf "%.2f %%", 100 * l / (q * d) }')
   say "  at $QPS qps offered: ${R[$system.at_qps_answered]:-n/a} qps answered, lost ${R[$system.at_lost]:-n/a}," \
     "p50 ${R[$system.at_p50_ms]:-n/a} ms, p99 ${R[$system.at_p99_ms]:-n/a} ms, p99.9 ${R[$system.at_p999_ms]:-n/a} ms" \
-    "(dns_load ${R[$system.at_cpu_cores]:-n/a} cores; ${R[$system.at_drops]} datagrams dropped at a full socket buffer; CPU steal ${R[$system.at_steal]})"
+    "(server ${R[$system.at_cores]} cores, ${R[$system.at_us_per_query]} us CPU per answer; dns_load ${R[$system.at_cpu_cores]:-n/a} cores; ${R[$system.at_drops]} datagrams dropped at a full socket buffer; CPU steal ${R[$system.at_steal]})"
   R[$system.rss]=$(awk '/^VmRSS:/ {printf "%.1f", $2 / 1024}' "/proc/$PID/status" 2>/dev/null)
   kill -0 "$PID" 2>/dev/null || PROBLEMS+=("$system exited during the run")
   stop
@@ -223,11 +230,11 @@ echo "dns_load at $QPS qps paced every 250 us, 1 s timeout; dnsperf $(dnsperf -h
   "commit $(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo unknown)$( [[ $QUICK == 1 ]] && echo ' (QUICK smoke run)')"
 echo "$NAMES names x $INSTANCES instances ($LAYOUT layout), A and SRV, EDNS0; ${DURATION} s per run"
 echo
-echo "| system | max qps | lost | mean ms | server cores | qps per core | load | answered qps at $QPS | lost | rcvbuf drops | p50 ms | p99 ms | p99.9 ms | max ms | dns_load cores | steal | load | SRV answer bytes | RSS MiB |"
-echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+echo "| system | max qps | lost | mean ms | server cores | qps per core | load | answered qps at $QPS | server cores | us CPU per answer | lost | rcvbuf drops | p50 ms | p99 ms | p99.9 ms | max ms | dns_load cores | steal | load | SRV answer bytes | RSS MiB |"
+echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 for s in $SYSTEMS; do
   echo "| $s | $(v "$s.qps" | cut -d. -f1) | $(v "$s.lost") | $(v "$s.avg_ms") | $(v "$s.cores") | $(v "$s.per_core") | $(v "$s.load_max") |" \
-    "$(v "$s.at_qps_answered") | $(v "$s.at_lost") ($(v "$s.at_lost_pct")) | $(v "$s.at_drops") | $(v "$s.at_p50_ms") | $(v "$s.at_p99_ms") | $(v "$s.at_p999_ms") | $(v "$s.at_max_ms") | $(v "$s.at_cpu_cores") | $(v "$s.at_steal") |" \
+    "$(v "$s.at_qps_answered") | $(v "$s.at_cores") | $(v "$s.at_us_per_query") | $(v "$s.at_lost") ($(v "$s.at_lost_pct")) | $(v "$s.at_drops") | $(v "$s.at_p50_ms") | $(v "$s.at_p99_ms") | $(v "$s.at_p999_ms") | $(v "$s.at_max_ms") | $(v "$s.at_cpu_cores") | $(v "$s.at_steal") |" \
     "$(v "$s.load_fixed") | $(v "$s.size") | $(v "$s.rss") |"
 done
 echo
