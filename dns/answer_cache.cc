@@ -129,20 +129,26 @@ AnswerCache::AnswerCache(std::size_t entries_max)
 
 std::optional<std::string> AnswerCache::KeyOf(std::span<const std::uint8_t> query,
                                               Transport transport) {
-  // A response (QR) is dropped by the slow path; no need to build its key.
-  if (query.size() < kHeaderBytes || (query[2] & 0x80) != 0) return std::nullopt;
-  const std::optional<std::size_t> question_end = QuestionEnd(query);
-  if (!question_end.has_value()) return std::nullopt;
   std::string key;
-  key.reserve(query.size() - 1);
-  key.push_back(static_cast<char>(transport));
-  key.append(reinterpret_cast<const char*>(query.data() + 2), query.size() - 2);
+  if (!WriteKey(query, transport, &key)) return std::nullopt;
+  return key;
+}
+
+bool AnswerCache::WriteKey(std::span<const std::uint8_t> query, Transport transport,
+                           std::string* key) {
+  // A response (QR) is dropped by the slow path; no need to build its key.
+  if (query.size() < kHeaderBytes || (query[2] & 0x80) != 0) return false;
+  const std::optional<std::size_t> question_end = QuestionEnd(query);
+  if (!question_end.has_value()) return false;
+  key->assign(1, static_cast<char>(transport));
+  key->append(reinterpret_cast<const char*>(query.data() + 2), query.size() - 2);
   // Label octets only (length octets are below 64, so never 'A'..'Z').
   const std::size_t name_end = *question_end - 4;
+  char* octets = key->data();
   for (std::size_t i = 1 + kQuestionOffset - 2; i < 1 + name_end - 2; ++i) {
-    if (key[i] >= 'A' && key[i] <= 'Z') key[i] = static_cast<char>(key[i] - 'A' + 'a');
+    if (octets[i] >= 'A' && octets[i] <= 'Z') octets[i] = static_cast<char>(octets[i] - 'A' + 'a');
   }
-  return key;
+  return true;
 }
 
 AnswerCache::Shard& AnswerCache::ShardOf(const std::string& key) const {
@@ -211,14 +217,22 @@ std::optional<CachedAnswer> AnswerCache::Prepare(CachedAnswer entry, std::string
 
 std::string AnswerCache::Render(const CachedAnswer& entry, std::span<const std::uint8_t> query,
                                 Random& random) {
+  std::string out;
+  RenderInto(entry, query, random, &out);
+  return out;
+}
+
+void AnswerCache::RenderInto(const CachedAnswer& entry, std::span<const std::uint8_t> query,
+                             Random& random, std::string* out_string) {
   CHECK_GE(query.size(), entry.question_end);
-  std::string out = entry.reply;
+  out_string->assign(entry.reply);
+  char* out = out_string->data();
   out[0] = static_cast<char>(query[0]);
   out[1] = static_cast<char>(query[1]);
   std::copy(query.begin() + kQuestionOffset, query.begin() + entry.question_end,
-            out.begin() + kQuestionOffset);
+            out + kQuestionOffset);
   const std::size_t count = entry.answers.size();
-  if (count < 2) return out;
+  if (count < 2) return;
   // Up to 64 answers are shuffled without allocating; beyond, a vector.
   std::array<std::uint16_t, 64> order_small;
   std::vector<std::uint16_t> order_large;
@@ -239,8 +253,7 @@ std::string AnswerCache::Render(const CachedAnswer& entry, std::span<const std::
   std::size_t at = entry.answers.front().begin;
   for (std::size_t i = 0; i < count; ++i) {
     const CachedAnswer::Record& record = entry.answers[order[i]];
-    std::copy(entry.reply.begin() + record.begin, entry.reply.begin() + record.end,
-              out.begin() + at);
+    std::copy(entry.reply.begin() + record.begin, entry.reply.begin() + record.end, out + at);
     moved_to[order[i]] = at;
     at += record.end - record.begin;
   }
@@ -249,7 +262,6 @@ std::string AnswerCache::Render(const CachedAnswer& entry, std::span<const std::
     out[pointer.offset] = static_cast<char>(kPointerBits | (target >> 8));
     out[pointer.offset + 1] = static_cast<char>(target & 0xFF);
   }
-  return out;
 }
 
 }  // namespace roster::dns

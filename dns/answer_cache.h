@@ -79,6 +79,10 @@ class AnswerCache {
   // question name is not plain labels (a pointer, a bad length), which the slow path
   // then answers.
   static std::optional<std::string> KeyOf(std::span<const std::uint8_t> query, Transport transport);
+  // KeyOf written over `*key`, reusing its capacity (a UDP worker keeps one buffer, so
+  // building a key allocates nothing); false, and `*key` unspecified, when KeyOf is
+  // nullopt.
+  static bool WriteKey(std::span<const std::uint8_t> query, Transport transport, std::string* key);
 
   // The entry stored under `key`, or null.
   std::shared_ptr<const CachedAnswer> Find(const std::string& key) const;
@@ -99,6 +103,9 @@ class AnswerCache {
   // REQUIRES: KeyOf(query) is the key `entry` is stored under.
   static std::string Render(const CachedAnswer& entry, std::span<const std::uint8_t> query,
                             Random& random);
+  // Render written over `*out`, reusing its capacity.
+  static void RenderInto(const CachedAnswer& entry, std::span<const std::uint8_t> query,
+                         Random& random, std::string* out);
 
  private:
   static constexpr std::size_t kShards = 16;

@@ -113,27 +113,37 @@ Responder::Responder(DnsConfig config, const DnsCatalog& catalog, const Clock& c
       answer_cache_(cached_answers_max == 0 ? nullptr
                                             : std::make_unique<AnswerCache>(cached_answers_max)) {}
 
-std::optional<std::string> Responder::CachedReply(const std::string& key,
-                                                  std::span<const std::uint8_t> query,
-                                                  Random& random) const {
+bool Responder::CachedReply(const std::string& key, std::span<const std::uint8_t> query,
+                            Random& random, std::string* out) const {
   const std::shared_ptr<const CachedAnswer> entry = answer_cache_->Find(key);
-  if (entry == nullptr) return std::nullopt;
+  if (entry == nullptr) return false;
   const Result<DnsInstances> now = catalog_.ServiceInstances(entry->datacenter, entry->service);
-  if (!now.ok() || *now != entry->instances) return std::nullopt;  // changed: build anew
-  return AnswerCache::Render(*entry, query, random);
+  if (!now.ok() || *now != entry->instances) return false;  // changed: build anew
+  AnswerCache::RenderInto(*entry, query, random, out);
+  return true;
 }
 
 DnsReply Responder::Respond(std::span<const std::uint8_t> query_bytes, Transport transport,
                             Random& random) const {
-  std::optional<std::string> cache_key;
-  if (answer_cache_ != nullptr) {
-    cache_key = AnswerCache::KeyOf(query_bytes, transport);
-    if (cache_key.has_value()) {
-      if (std::optional<std::string> cached = CachedReply(*cache_key, query_bytes, random)) {
-        return DnsReply{ReplyAction::kSend, std::move(*cached), ""};
-      }
-    }
+  DnsReply reply;
+  std::string key;
+  Respond(query_bytes, transport, random, &reply, &key);
+  return reply;
+}
+
+void Responder::Respond(std::span<const std::uint8_t> query_bytes, Transport transport,
+                        Random& random, DnsReply* reply, std::string* key) const {
+  const bool keyed = answer_cache_ != nullptr && AnswerCache::WriteKey(query_bytes, transport, key);
+  if (keyed && CachedReply(*key, query_bytes, random, &reply->bytes)) {
+    reply->action = ReplyAction::kSend;
+    reply->reason.clear();
+    return;
   }
+  *reply = Answer(query_bytes, transport, random, keyed ? key : nullptr);
+}
+
+DnsReply Responder::Answer(std::span<const std::uint8_t> query_bytes, Transport transport,
+                           Random& random, const std::string* cache_key) const {
   const ParsedQuery query = ParseQuery(query_bytes);
   if (query.verdict == QueryVerdict::kDrop) return DnsReply{ReplyAction::kDrop, "", query.reason};
   if (query.verdict != QueryVerdict::kAnswer) {
@@ -153,19 +163,19 @@ DnsReply Responder::Respond(std::span<const std::uint8_t> query_bytes, Transport
     reply.reason = "outside the DNS domains";
     return reply;
   }
-  return AnswerInDomain(query, query_bytes, name, transport, random, std::move(cache_key));
+  return AnswerInDomain(query, query_bytes, name, transport, random, cache_key);
 }
 
 DnsReply Responder::AnswerInDomain(const ParsedQuery& query,
                                    std::span<const std::uint8_t> query_bytes, const QueryName& name,
                                    Transport transport, Random& random,
-                                   std::optional<std::string> cache_key) const {
+                                   const std::string* cache_key) const {
   const Question& question = query.message->questions[0];
   // A reply that may be cached is built from instances read before it: if they change
   // meanwhile, the entry is stale at once and the next query builds anew.
   CachedAnswer cache_entry;
   const bool may_cache =
-      cache_key.has_value() && name.form == NameForm::kService &&
+      cache_key != nullptr && name.form == NameForm::kService &&
       (question.type == kTypeA || question.type == kTypeAaaa || question.type == kTypeSrv);
   if (may_cache) {
     cache_entry.datacenter = AnswerDatacenter(name, config_);
@@ -197,8 +207,7 @@ DnsReply Responder::AnswerInDomain(const ParsedQuery& query,
     std::optional<CachedAnswer> prepared =
         AnswerCache::Prepare(std::move(cache_entry), encoded.bytes, query_bytes, question.type);
     if (prepared.has_value()) {
-      answer_cache_->Insert(std::move(*cache_key),
-                            std::make_shared<const CachedAnswer>(std::move(*prepared)));
+      answer_cache_->Insert(*cache_key, std::make_shared<const CachedAnswer>(std::move(*prepared)));
     }
   }
   return reply;

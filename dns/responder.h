@@ -65,22 +65,32 @@ class Responder {
             std::size_t cached_answers_max = AnswerCache::kEntriesMaxDefault);
 
   DnsReply Respond(std::span<const std::uint8_t> query, Transport transport, Random& random) const;
+  // Respond written over `*reply`, reusing the capacity of its strings, with `*key` as
+  // the buffer for the answer cache's key. A caller that keeps both across queries (each
+  // UDP worker does) allocates nothing for a reply from the cache.
+  void Respond(std::span<const std::uint8_t> query, Transport transport, Random& random,
+               DnsReply* reply, std::string* key) const;
 
   const DnsConfig& config() const { return config_; }
   // Null when the cache is off.
   const AnswerCache* answer_cache() const { return answer_cache_.get(); }
 
  private:
-  // The cached reply for `key`, if there is one built from the instances the catalog
-  // has now.
-  std::optional<std::string> CachedReply(const std::string& key,
-                                         std::span<const std::uint8_t> query, Random& random) const;
+  // The reply built anew (parse, name form, answer, encode); cached under `*cache_key`
+  // when that is not null and the reply allows it.
+  DnsReply Answer(std::span<const std::uint8_t> query, Transport transport, Random& random,
+                  const std::string* cache_key) const;
 
-  // The reply to a question in our domains; cached when `cache_key` is set and the
-  // reply allows it (dns/answer_cache.h).
+  // Writes the cached reply for `key` over `*out` and returns true if there is one
+  // built from the instances the catalog has now.
+  bool CachedReply(const std::string& key, std::span<const std::uint8_t> query, Random& random,
+                   std::string* out) const;
+
+  // The reply to a question in our domains; cached under `*cache_key` unless it is null
+  // or the reply does not allow it (dns/answer_cache.h).
   DnsReply AnswerInDomain(const ParsedQuery& query, std::span<const std::uint8_t> query_bytes,
                           const QueryName& name, Transport transport, Random& random,
-                          std::optional<std::string> cache_key) const;
+                          const std::string* cache_key) const;
 
   DnsConfig config_;
   Domains domains_;

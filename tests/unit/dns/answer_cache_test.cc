@@ -6,6 +6,7 @@
 
 #include <set>
 #include <string>
+#include <vector>
 
 #include "base/clock.h"
 #include "base/random.h"
@@ -245,6 +246,51 @@ TEST_CASE("a query whose name uses a compression pointer is answered without the
   REQUIRE(key.has_value());
   CHECK(key->find("web") != std::string::npos);  // folded to lowercase
   CHECK(*AnswerCache::KeyOf(plain, Transport::kTcp) != *key);
+}
+
+TEST_CASE("a reply written over a worker's reused buffers is the one a fresh call gives") {
+  // Two responders over the same catalog see the same queries, so their caches fill
+  // alike: one answers into the same DnsReply and key buffer every time (as a UDP worker
+  // does), the other returns a new reply. Same seeds, so the octets must be equal.
+  Cluster cluster;
+  const Responder reusing(cluster.config, cluster.catalog, cluster.clock);
+  const Responder fresh(cluster.config, cluster.catalog, cluster.clock);
+  Bytes response = Encode(AskedAs("web.service.roster", kTypeA, 6));
+  response[2] |= 0x80;  // QR: dropped
+  const std::vector<Bytes> queries = {
+      Encode(AskedAs("web.service.roster", kTypeA, 1)),  // built, then cached
+      Encode(AskedAs("WEB.service.roster", kTypeA, 2)),  // from the cache
+      Encode(Query("big.service.roster", kTypeA, 3)),    // cut, TC: built every time
+      Encode(AskedAs("web.service.roster", kTypeSrv, 4)),
+      Hex("0005 0000 0001 0000 0000 0000 c00c 0001 0001"),  // FORMERR
+      response,
+      Encode(Query("www.example.com", kTypeA, 7)),         // not ours
+      Encode(AskedAs("web.service.roster", kTypeSrv, 8)),  // from the cache
+      Encode(AskedAs("web.service.roster", kTypeA, 9)),
+  };
+  DnsReply reply;
+  std::string key;
+  for (std::size_t i = 0; i < queries.size(); ++i) {
+    DeterministicRandom random(i);
+    DeterministicRandom same_random(i);
+    reusing.Respond(queries[i], Transport::kUdp, random, &reply, &key);
+    const DnsReply expected = fresh.Respond(queries[i], Transport::kUdp, same_random);
+    INFO("query " << i);
+    CHECK(reply.action == expected.action);
+    CHECK(reply.bytes == expected.bytes);
+    CHECK(reply.reason == expected.reason);
+  }
+  CHECK(reusing.answer_cache()->size() == fresh.answer_cache()->size());
+}
+
+TEST_CASE("WriteKey over a used buffer writes the key KeyOf makes") {
+  std::string key = std::string(300, 'x');  // longer than any key below
+  for (const Bytes& query : {Encode(AskedAs("Web.Service.Roster", kTypeA, 1)),
+                             Encode(Query("web.service.roster", kTypeSrv, 2))}) {
+    REQUIRE(AnswerCache::WriteKey(query, Transport::kUdp, &key));
+    CHECK(key == *AnswerCache::KeyOf(query, Transport::kUdp));
+  }
+  CHECK_FALSE(AnswerCache::WriteKey(Hex("0102 03"), Transport::kUdp, &key));
 }
 
 }  // namespace
