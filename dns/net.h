@@ -39,6 +39,8 @@ std::string AddressText(const SocketAddress& address);  // "1.2.3.4:53", "[::1]:
 // non-blocking and close-on-exec. Port 0 picks a port free for all. The UDP sockets
 // share the port with SO_REUSEPORT when there are several (the kernel spreads
 // datagrams over them by their source address and port), so each worker reads its own.
+// Each UDP socket asks for a 4 MiB receive buffer (SO_RCVBUF; the kernel caps it at
+// net.core.rmem_max), so bursts queue instead of being dropped.
 // The TCP socket is bound first and without SO_REUSEPORT, so a port another process
 // listens on is an error (IoError naming the address) before any UDP socket joins it.
 struct BoundSockets {
