@@ -13,6 +13,7 @@
 #include "base/check.h"
 #include "base/logging.h"
 #include "dns/message.h"
+#include "dns/udp_batch.h"
 
 namespace roster::dns {
 namespace {
@@ -21,10 +22,8 @@ using internal::IoResult;
 using internal::SocketAddress;
 using internal::WaitResult;
 
-// Datagrams a UDP worker reads before it polls again (the stop signal included).
-constexpr int kDatagramsPerWakeMax = 64;
-// A UDP datagram is at most this long; a longer read would be cut.
-constexpr std::size_t kDatagramBytesMax = 65536;
+// Batches a UDP worker reads before it polls again (the stop signal included).
+constexpr int kBatchesPerWakeMax = 8;
 constexpr int kTcpBacklog = 128;
 // How often a TCP connection waiting for a recursor looks whether the listener stops.
 constexpr auto kForwardWaitSlice = std::chrono::milliseconds(100);
@@ -113,41 +112,43 @@ void Listener::Stop() {
 
 void Listener::UdpWorker(const std::shared_ptr<const UdpSocket>& udp) {
   SystemRandom random;
-  std::vector<std::uint8_t> buffer(kDatagramBytesMax);
+  internal::UdpBatch batch;
   const int fd = udp->fd;
   while (internal::WaitFd(fd, POLLIN, internal::kNoDeadline, stop_.fd()) == WaitResult::kReady) {
-    // Read until the socket is empty.
-    for (int i = 0; i < kDatagramsPerWakeMax; ++i) {
-      SocketAddress from;
-      const ssize_t size =
-          ::recvfrom(fd, buffer.data(), buffer.size(), MSG_DONTWAIT, from.get(), &from.length);
-      if (size < 0 && errno == EINTR) continue;
-      if (size < 0) break;
-      AnswerDatagram(udp, {buffer.data(), static_cast<std::size_t>(size)}, from, random);
+    // Read until the socket is empty: a batch short of full found it so.
+    for (int i = 0; i < kBatchesPerWakeMax; ++i) {
+      const std::size_t count = batch.Receive(fd);
+      for (std::size_t datagram = 0; datagram < count; ++datagram) {
+        AnswerDatagram(udp, batch, datagram, random);
+      }
+      batch.Send(fd);
+      if (count < internal::UdpBatch::kDatagramsMax) break;
     }
   }
 }
 
 void Listener::AnswerDatagram(const std::shared_ptr<const UdpSocket>& udp,
-                              std::span<const std::uint8_t> query, const SocketAddress& from,
-                              Random& random) {
-  DnsReply reply = responder_.Respond(query, Transport::kUdp, random);
+                              internal::UdpBatch& batch, std::size_t datagram, Random& random) {
+  const std::span<const std::uint8_t> query = batch.query(datagram);
+  DnsReply& reply = batch.reply(datagram);
+  responder_.Respond(query, Transport::kUdp, random, &reply, &batch.key());
   switch (reply.action) {
     case ReplyAction::kDrop:
-      LOG(DEBUG) << "dns: udp query from " << internal::AddressText(from)
+      LOG(DEBUG) << "dns: udp query from " << internal::AddressText(batch.from(datagram))
                  << " dropped: " << reply.reason;
       return;
     case ReplyAction::kSend:
-      udp->SendTo(from, reply.bytes);
+      batch.Queue(datagram);
       return;
     case ReplyAction::kNotOurs:
       if (forwarder_ == nullptr) {
-        udp->SendTo(from, reply.bytes);  // REFUSED
+        batch.Queue(datagram);  // REFUSED
         return;
       }
-      forwarder_->Forward(query, Transport::kUdp, [socket = udp, from](std::string answer) {
-        socket->SendTo(from, answer);
-      });
+      forwarder_->Forward(query, Transport::kUdp,
+                          [socket = udp, from = batch.from(datagram)](std::string answer) {
+                            socket->SendTo(from, answer);
+                          });
       return;
   }
 }

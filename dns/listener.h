@@ -3,7 +3,8 @@
 //
 // UDP: `udp_workers` threads, each with its own socket on the port (SO_REUSEPORT: the
 // kernel spreads clients over them, so workers never contend for one socket), each
-// answering the datagrams it reads; a reply is cut to 512 octets or the client's EDNS size with TC
+// answering the datagrams it reads in batches (one recvmmsg in, one sendmmsg out:
+// dns/udp_batch.h); a reply is cut to 512 octets or the client's EDNS size with TC
 // set (the Responder fits it). TCP, on the same port: one thread accepts, one thread per connection
 // reads length-prefixed queries one after another (several per connection), closes a connection
 // idle for `tcp_idle_timeout_ms`, and closes new connections at once beyond `tcp_connections_max`.
@@ -36,6 +37,9 @@
 #include "dns/responder.h"
 
 namespace roster::dns {
+namespace internal {
+class UdpBatch;  // dns/udp_batch.h
+}  // namespace internal
 
 struct ListenerOptions {
   std::string bind_address = "127.0.0.1";  // an IPv4 or IPv6 literal
@@ -71,9 +75,10 @@ class Listener {
   struct ForwardWait;
 
   void UdpWorker(const std::shared_ptr<const UdpSocket>& udp);
-  void AnswerDatagram(const std::shared_ptr<const UdpSocket>& udp,
-                      std::span<const std::uint8_t> query, const internal::SocketAddress& from,
-                      Random& random);
+  // Answers datagram `datagram` of `batch`: queues the reply in the batch, or hands the
+  // query to the Forwarder, whose answer is sent on its own.
+  void AnswerDatagram(const std::shared_ptr<const UdpSocket>& udp, internal::UdpBatch& batch,
+                      std::size_t datagram, Random& random);
   void AcceptLoop();
   void ReapFinishedConnections();
   void ServeConnection(std::uint64_t id, int fd);

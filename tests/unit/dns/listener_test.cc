@@ -4,7 +4,10 @@
 // timeout, Stop() with clients connected, and forwarding to a second listener.
 #include "dns/listener.h"
 
+#include <algorithm>
 #include <chrono>
+#include <fstream>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <set>
@@ -13,6 +16,7 @@
 #include "base/clock.h"
 #include "base/random.h"
 #include "dns/dns_server.h"
+#include "dns/net.h"
 #include "tests/unit/dns/fixtures.h"
 #include "tests/unit/dns/listener_client.h"
 
@@ -293,6 +297,78 @@ TEST_CASE("every UDP worker's socket answers: clients spread over them all", "[l
     CHECK(reply.header.id == id);
     CHECK(reply.answers.size() == 1);
   }
+}
+
+TEST_CASE("a burst of UDP queries, several batches long, gets every reply", "[listener]") {
+  // One client sends 100 datagrams before reading any, so a worker reads them in batches
+  // (dns/udp_batch.h) that mix answers, FORMERR, REFUSED and drops; each reply must
+  // carry its own query's ID and answer.
+  LoopbackDns dns;
+  UdpClient client(dns.port());
+  std::map<std::uint16_t, std::string> expected;  // by ID: what the reply says
+  Bytes response = Encode(Query("web.service.roster", kTypeA, 0));
+  response[2] |= 0x80;  // QR: dropped, so no reply has ID 0
+  for (std::uint16_t id = 1; id <= 100; ++id) {
+    switch (id % 5) {
+      case 0:
+        client.Send(response);
+        break;
+      case 1:
+        client.Send(Encode(Query("web.service.roster", kTypeA, id)));
+        expected[id] = "web.service.roster. 0 A 10.0.0.1";
+        break;
+      case 2:
+        client.Send(Encode(WithEdns(Query("web.service.roster", kTypeSrv, id), 1232)));
+        expected[id] = "web.service.roster. 0 SRV 1 1 80 n1.node.dc1.roster.";
+        break;
+      case 3: {
+        Bytes loop = Hex("0000 0000 0001 0000 0000 0000 c00c 0001 0001");
+        loop[0] = static_cast<std::uint8_t>(id >> 8);
+        loop[1] = static_cast<std::uint8_t>(id & 0xFF);
+        client.Send(loop);
+        expected[id] = "FORMERR";
+        break;
+      }
+      default:
+        client.Send(Encode(Query("www.example.com", kTypeA, id)));
+        expected[id] = "REFUSED";
+    }
+  }
+  std::map<std::uint16_t, std::string> got;
+  while (got.size() < expected.size()) {
+    const std::optional<Bytes> reply = client.Receive();
+    REQUIRE(reply.has_value());
+    const Message message = Parsed(reply);
+    std::string& said = got[message.header.id];
+    if (message.header.rcode == kRcodeFormErr) {
+      said = "FORMERR";
+    } else if (message.header.rcode == kRcodeRefused) {
+      said = "REFUSED";
+    } else {
+      REQUIRE(message.answers.size() == 1);
+      said = Texts(message.answers, false)[0];
+    }
+  }
+  CHECK(got == expected);
+  CHECK(!client.Receive(/*timeout_ms=*/100).has_value());  // nothing for the dropped ones
+}
+
+TEST_CASE("UDP sockets ask for a 4 MiB receive buffer, capped by rmem_max", "[listener]") {
+  Result<internal::BoundSockets> bound = internal::BindUdpAndTcp("127.0.0.1", 0, 8, 2);
+  REQUIRE(bound.ok());
+  std::ifstream rmem_max_file("/proc/sys/net/core/rmem_max");
+  int rmem_max = 0;
+  rmem_max_file >> rmem_max;
+  REQUIRE(rmem_max > 0);
+  for (int& fd : bound->udp_fds) {
+    int bytes = 0;
+    socklen_t length = sizeof(bytes);
+    REQUIRE(::getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &bytes, &length) == 0);
+    // Linux doubles what was set, for its bookkeeping (socket(7)).
+    CHECK(bytes == 2 * std::min(4 << 20, rmem_max));
+    internal::CloseFd(fd);
+  }
+  internal::CloseFd(bound->tcp_fd);
 }
 
 TEST_CASE("names outside the domains are REFUSED without recursors", "[listener]") {
