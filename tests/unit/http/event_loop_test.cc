@@ -252,6 +252,31 @@ TEST_CASE("a request pipelined behind a parked one is answered after it") {
   ::close(fd);
 }
 
+TEST_CASE("requests sent while parked are answered after the parked reply") {
+  TestServer server;
+  auto client = server.Client();
+  REQUIRE(Put(client, "/v1/kv/ahead", "v")->status == 200);
+  const int index = IndexOf(client, "ahead");
+  const int fd = ConnectLoopback(server.port());
+  REQUIRE(SendAll(fd, BlockingGet("/v1/kv/ahead?index=" + std::to_string(index) + "&wait=5m")));
+  REQUIRE(Eventually([&] { return server.backend.watch_count() == 1; }));
+  // Sent only once the read is parked, so the loop finds them after its reply: the
+  // re-arm it serves itself; the PUT, larger than it reads ahead, goes to a worker.
+  const std::string big(3 * kReadAheadBytes, 'x');
+  REQUIRE(SendAll(fd, BlockingGet("/v1/kv/ahead?index=" + std::to_string(index)) +
+                          "PUT /v1/kv/big HTTP/1.1\r\nHost: r\r\nContent-Length: " +
+                          std::to_string(big.size()) + "\r\n\r\n" + big));
+  REQUIRE(Put(client, "/v1/kv/ahead", "w")->status == 200);
+  std::string carry;
+  CHECK(HasIndex(ReadResponse(fd, carry), index + 1));  // the parked read
+  CHECK(HasIndex(ReadResponse(fd, carry), index + 1));  // the re-arm, newer already
+  CHECK(ReadResponse(fd, carry).starts_with("HTTP/1.1 200"));  // the PUT
+  httplib::Result big_read = client.Get("/v1/kv/big?raw");
+  REQUIRE(big_read);
+  CHECK(big_read->body == big);
+  ::close(fd);
+}
+
 TEST_CASE("a parked reply keeps the client's Connection: close") {
   TestServer server;
   auto client = server.Client();
