@@ -68,23 +68,21 @@ Listener::~Listener() { Stop(); }
 
 Status Listener::Start() {
   CHECK(!started_) << "Listener::Start called twice";
-  Result<internal::BoundSockets> bound = internal::BindUdpAndTcp(
-      options_.bind_address, options_.port, kTcpBacklog, options_.udp_workers);
+  Result<internal::BoundSockets> bound =
+      internal::BindUdpAndTcp(options_.bind_address, options_.port, kTcpBacklog);
   if (!bound.ok()) {
     return Status(bound.status().code(), "DNS on " + options_.bind_address + ":" +
                                              std::to_string(options_.port) + ": " +
                                              bound.status().message());
   }
-  for (const int fd : bound->udp_fds) {
-    auto udp = std::make_shared<UdpSocket>();
-    udp->fd = fd;
-    udp_.push_back(std::move(udp));
-  }
+  auto udp = std::make_shared<UdpSocket>();
+  udp->fd = bound->udp_fd;
+  udp_ = std::move(udp);
   tcp_fd_ = bound->tcp_fd;
   port_ = bound->port;
   started_ = true;
-  for (const std::shared_ptr<const UdpSocket>& udp : udp_) {
-    udp_threads_.emplace_back([this, udp] { UdpWorker(udp); });
+  for (int i = 0; i < options_.udp_workers; ++i) {
+    udp_threads_.emplace_back([this, udp = udp_] { UdpWorker(udp); });
   }
   accept_thread_ = std::thread([this] { AcceptLoop(); });
   LOG(INFO) << "dns: listening on " << options_.bind_address << ":" << port_ << " (udp, tcp)";
@@ -105,7 +103,7 @@ void Listener::Stop() {
   }
   for (auto& [id, thread] : connections) thread.join();
   internal::CloseFd(tcp_fd_);
-  udp_.clear();  // closed now, or when the last forwarded reply has been sent
+  udp_.reset();  // closed now, or when the last forwarded reply has been sent
 }
 
 // ---- UDP --------------------------------------------------------------------------

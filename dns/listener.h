@@ -1,11 +1,12 @@
 // Listener: serves a Responder on one address and port over UDP and TCP (RFC 1035
 // §4.2, RFC 7766), forwarding the queries that are not ours through a Forwarder.
 //
-// UDP: `udp_workers` threads, each with its own socket on the port (SO_REUSEPORT: the
-// kernel spreads clients over them, so workers never contend for one socket), each
-// answering the datagrams it reads in batches (one recvmmsg in, one sendmmsg out:
-// dns/udp_batch.h); a reply is cut to 512 octets or the client's EDNS size with TC
-// set (the Responder fits it). TCP, on the same port: one thread accepts, one thread per connection
+// UDP: `udp_workers` threads read one socket, each answering the datagrams it reads in
+// batches (one recvmmsg in, one sendmmsg out: dns/udp_batch.h). Whichever worker runs
+// takes the next batch, so a worker off the CPU (preempted, or its vCPU taken by the
+// host) holds up only the batch it has; with a socket per worker (SO_REUSEPORT) every
+// client hashed to the stalled one would wait for it. A reply is cut to 512 octets or
+// the client's EDNS size with TC set (the Responder fits it). TCP, on the same port: one thread accepts, one thread per connection
 // reads length-prefixed queries one after another (several per connection), closes a connection
 // idle for `tcp_idle_timeout_ms`, and closes new connections at once beyond `tcp_connections_max`.
 // A malformed packet gets what the Responder says (FORMERR, NOTIMP or nothing); a malformed TCP
@@ -90,9 +91,9 @@ class Listener {
   const ListenerOptions options_;
 
   std::uint16_t port_ = 0;
-  // One per UDP worker. Shared with the Forwarder's callbacks, which may send on one
-  // after Stop.
-  std::vector<std::shared_ptr<const UdpSocket>> udp_;
+  // Read by every UDP worker. Shared with the Forwarder's callbacks, which may send on
+  // it after Stop.
+  std::shared_ptr<const UdpSocket> udp_;
   int tcp_fd_ = -1;
   internal::WakeFd stop_;
   std::atomic<bool> stopping_{false};

@@ -25,7 +25,7 @@ constexpr int kPortPickAttempts = 32;
 // caps the request at net.core.rmem_max, which is fine: it is the operator's bound.
 constexpr int kUdpReceiveBufferBytes = 4 << 20;
 
-Result<int> BoundSocket(const SocketAddress& address, int type, bool reuse_port) {
+Result<int> BoundSocket(const SocketAddress& address, int type) {
   const int fd = ::socket(address.storage.ss_family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) return ErrnoStatus("socket", errno);
   const int one = 1;
@@ -36,11 +36,6 @@ Result<int> BoundSocket(const SocketAddress& address, int type, bool reuse_port)
     ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &kUdpReceiveBufferBytes,
                  sizeof(kUdpReceiveBufferBytes));
   }
-  if (reuse_port && ::setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) != 0) {
-    const int error = errno;
-    ::close(fd);
-    return ErrnoStatus("SO_REUSEPORT", error);
-  }
   if (::bind(fd, address.get(), address.length) != 0) {
     const int error = errno;
     ::close(fd);
@@ -50,8 +45,7 @@ Result<int> BoundSocket(const SocketAddress& address, int type, bool reuse_port)
 }
 
 void CloseAll(BoundSockets& sockets) {
-  for (int& fd : sockets.udp_fds) CloseFd(fd);
-  sockets.udp_fds.clear();
+  CloseFd(sockets.udp_fd);
   CloseFd(sockets.tcp_fd);
 }
 
@@ -65,11 +59,10 @@ std::uint16_t LocalPort(int fd) {
 }
 
 // One attempt at the sockets on `port` (0: the TCP socket's pick).
-Result<BoundSockets> BindOnce(const std::string& host, std::uint16_t port, int tcp_backlog,
-                              int udp_count) {
+Result<BoundSockets> BindOnce(const std::string& host, std::uint16_t port, int tcp_backlog) {
   Result<SocketAddress> address = ParseSocketAddress(host, port);
   if (!address.ok()) return address.status();
-  Result<int> tcp = BoundSocket(*address, SOCK_STREAM, /*reuse_port=*/false);
+  Result<int> tcp = BoundSocket(*address, SOCK_STREAM);
   if (!tcp.ok()) return tcp.status();
   BoundSockets sockets;
   sockets.tcp_fd = *tcp;
@@ -80,14 +73,12 @@ Result<BoundSockets> BindOnce(const std::string& host, std::uint16_t port, int t
   }
   sockets.port = LocalPort(sockets.tcp_fd);
   Result<SocketAddress> udp_address = ParseSocketAddress(host, sockets.port);
-  for (int i = 0; i < udp_count; ++i) {
-    Result<int> udp = BoundSocket(*udp_address, SOCK_DGRAM, /*reuse_port=*/udp_count > 1);
-    if (!udp.ok()) {
-      CloseAll(sockets);
-      return udp.status();
-    }
-    sockets.udp_fds.push_back(*udp);
+  Result<int> udp = BoundSocket(*udp_address, SOCK_DGRAM);
+  if (!udp.ok()) {
+    CloseAll(sockets);
+    return udp.status();
   }
+  sockets.udp_fd = *udp;
   return sockets;
 }
 
@@ -134,14 +125,12 @@ std::string AddressText(const SocketAddress& address) {
   return std::string(text) + ":" + std::to_string(ntohs(v4->sin_port));
 }
 
-Result<BoundSockets> BindUdpAndTcp(const std::string& host, int port, int tcp_backlog,
-                                   int udp_count) {
+Result<BoundSockets> BindUdpAndTcp(const std::string& host, int port, int tcp_backlog) {
   CHECK(port >= 0 && port <= 65535) << port;
-  CHECK_GE(udp_count, 1);
-  if (port != 0) return BindOnce(host, static_cast<std::uint16_t>(port), tcp_backlog, udp_count);
+  if (port != 0) return BindOnce(host, static_cast<std::uint16_t>(port), tcp_backlog);
   Status last;
   for (int attempt = 0; attempt < kPortPickAttempts; ++attempt) {
-    Result<BoundSockets> sockets = BindOnce(host, 0, tcp_backlog, udp_count);
+    Result<BoundSockets> sockets = BindOnce(host, 0, tcp_backlog);
     if (sockets.ok()) return sockets;
     last = sockets.status();
   }

@@ -35,21 +35,17 @@ struct SocketAddress {
 Result<SocketAddress> ParseSocketAddress(const std::string& host, std::uint16_t port);
 std::string AddressText(const SocketAddress& address);  // "1.2.3.4:53", "[::1]:53"
 
-// `udp_count` UDP sockets and a listening TCP socket on the same address and port, all
-// non-blocking and close-on-exec. Port 0 picks a port free for all. The UDP sockets
-// share the port with SO_REUSEPORT when there are several (the kernel spreads
-// datagrams over them by their source address and port), so each worker reads its own.
-// Each UDP socket asks for a 4 MiB receive buffer (SO_RCVBUF; the kernel caps it at
-// net.core.rmem_max), so bursts queue instead of being dropped.
-// The TCP socket is bound first and without SO_REUSEPORT, so a port another process
-// listens on is an error (IoError naming the address) before any UDP socket joins it.
+// A UDP socket and a listening TCP socket on the same address and port, both
+// non-blocking and close-on-exec. Port 0 picks a port free for both. The UDP socket
+// asks for a 4 MiB receive buffer (SO_RCVBUF; the kernel caps it at net.core.rmem_max),
+// so bursts queue instead of being dropped. Neither uses SO_REUSEPORT: a port another
+// process holds is an error (IoError naming the address), the TCP side checked first.
 struct BoundSockets {
-  std::vector<int> udp_fds;
+  int udp_fd = -1;
   int tcp_fd = -1;
   std::uint16_t port = 0;
 };
-Result<BoundSockets> BindUdpAndTcp(const std::string& host, int port, int tcp_backlog,
-                                   int udp_count);
+Result<BoundSockets> BindUdpAndTcp(const std::string& host, int port, int tcp_backlog);
 
 // An eventfd that is readable from Signal() until Drain(). As a stop signal nobody
 // drains it, so every thread polling it wakes, however many there are.

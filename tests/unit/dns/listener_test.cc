@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <condition_variable>
 #include <fstream>
 #include <map>
 #include <memory>
@@ -260,8 +261,8 @@ TEST_CASE("a second listener on a taken port fails with the address in the messa
 
 TEST_CASE("a port whose UDP side another socket holds fails too, naming the address",
           "[listener]") {
-  // A plain UDP socket (no SO_REUSEPORT) on a port: the listener's TCP bind succeeds,
-  // its UDP sockets cannot join, and Start says so.
+  // A UDP socket on a port: the listener's TCP bind succeeds, its UDP bind does not,
+  // and Start says so.
   const int holder = ::socket(AF_INET, SOCK_DGRAM, 0);
   REQUIRE(holder >= 0);
   sockaddr_in address = Loopback(0);
@@ -280,23 +281,67 @@ TEST_CASE("a port whose UDP side another socket holds fails too, naming the addr
   CHECK(server.status().message().find("127.0.0.1:" + std::to_string(port)) != std::string::npos);
 }
 
-TEST_CASE("every UDP worker's socket answers: clients spread over them all", "[listener]") {
-  DnsServerOptions options = LoopbackOptions();
-  options.listener.udp_workers = 4;
-  LockedCatalog catalog;
+// A catalog whose lookups of "slow" wait until released: a UDP worker that asks for it
+// is stuck, as one the host takes off the CPU would be.
+class StallingCatalog final : public DnsCatalog {
+ public:
+  FakeCatalog inner;
+
+  Result<DnsInstances> ServiceInstances(std::string_view dc,
+                                        std::string_view service) const override {
+    if (service == "slow") {
+      std::unique_lock<std::mutex> lock(mutex_);
+      stalled_ = true;
+      changed_.notify_all();
+      changed_.wait(lock, [this] { return released_; });
+    }
+    return inner.ServiceInstances(dc, service);
+  }
+  Result<std::optional<DnsNode>> Node(std::string_view dc, std::string_view node) const override {
+    return inner.Node(dc, node);
+  }
+
+  bool WaitUntilStalled() {
+    std::unique_lock<std::mutex> lock(mutex_);
+    return changed_.wait_for(lock, std::chrono::seconds(10), [this] { return stalled_; });
+  }
+  void Release() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    released_ = true;
+    changed_.notify_all();
+  }
+
+ private:
+  mutable std::mutex mutex_;
+  mutable std::condition_variable changed_;
+  mutable bool stalled_ = false;
+  bool released_ = false;
+};
+
+TEST_CASE("a stalled UDP worker holds up no other client: the workers share the socket",
+          "[listener]") {
+  StallingCatalog catalog;
   catalog.inner.services["web"] = {Instance("n1", "10.0.0.1", 80)};
+  catalog.inner.services["slow"] = {Instance("n2", "10.0.0.2", 80)};
   FakeClock clock(0);
-  Result<std::unique_ptr<DnsServer>> server = DnsServer::Start(options, catalog, clock);
+  Result<std::unique_ptr<DnsServer>> server = DnsServer::Start(LoopbackOptions(), catalog, clock);
   REQUIRE(server.ok());
-  // SO_REUSEPORT picks a socket by the client's address and port: 32 clients reach
-  // every socket with near certainty, and each must be answered.
-  for (std::uint16_t id = 1; id <= 32; ++id) {
+  UdpClient stuck((*server)->port());
+  stuck.Send(Encode(Query("slow.service.roster", kTypeA, 1)));
+  REQUIRE(catalog.WaitUntilStalled());  // one of the two workers is stuck in the lookup
+  // With a socket per worker, about half of these clients would be hashed to the stuck
+  // worker's socket and wait for it; with one shared socket the other worker answers all.
+  for (std::uint16_t id = 2; id <= 33; ++id) {
     UdpClient client((*server)->port());
     client.Send(Encode(Query("web.service.roster", kTypeA, id)));
     const Message reply = Parsed(client.Receive());
     CHECK(reply.header.id == id);
     CHECK(reply.answers.size() == 1);
   }
+  catalog.Release();
+  const Message reply = Parsed(stuck.Receive());
+  CHECK(reply.header.id == 1);
+  CHECK(reply.answers.size() == 1);
 }
 
 TEST_CASE("a burst of UDP queries, several batches long, gets every reply", "[listener]") {
@@ -353,21 +398,19 @@ TEST_CASE("a burst of UDP queries, several batches long, gets every reply", "[li
   CHECK(!client.Receive(/*timeout_ms=*/100).has_value());  // nothing for the dropped ones
 }
 
-TEST_CASE("UDP sockets ask for a 4 MiB receive buffer, capped by rmem_max", "[listener]") {
-  Result<internal::BoundSockets> bound = internal::BindUdpAndTcp("127.0.0.1", 0, 8, 2);
+TEST_CASE("the UDP socket asks for a 4 MiB receive buffer, capped by rmem_max", "[listener]") {
+  Result<internal::BoundSockets> bound = internal::BindUdpAndTcp("127.0.0.1", 0, 8);
   REQUIRE(bound.ok());
   std::ifstream rmem_max_file("/proc/sys/net/core/rmem_max");
   int rmem_max = 0;
   rmem_max_file >> rmem_max;
   REQUIRE(rmem_max > 0);
-  for (int& fd : bound->udp_fds) {
-    int bytes = 0;
-    socklen_t length = sizeof(bytes);
-    REQUIRE(::getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &bytes, &length) == 0);
-    // Linux doubles what was set, for its bookkeeping (socket(7)).
-    CHECK(bytes == 2 * std::min(4 << 20, rmem_max));
-    internal::CloseFd(fd);
-  }
+  int bytes = 0;
+  socklen_t length = sizeof(bytes);
+  REQUIRE(::getsockopt(bound->udp_fd, SOL_SOCKET, SO_RCVBUF, &bytes, &length) == 0);
+  // Linux doubles what was set, for its bookkeeping (socket(7)).
+  CHECK(bytes == 2 * std::min(4 << 20, rmem_max));
+  internal::CloseFd(bound->udp_fd);
   internal::CloseFd(bound->tcp_fd);
 }
 
