@@ -35,8 +35,16 @@ class KvClusterTest(ClusterTestCase):
                      REPLICATION_TIMEOUT_S, f"the write to be readable on {server.name}")
 
     def test_consistent_read_on_a_follower_sees_an_acknowledged_write(self):
+        self.assert_reads_see_acknowledged_writes(consistent=None)
+
+    def test_default_read_on_a_follower_sees_an_acknowledged_write(self):
+        # A follower's default-mode read takes the leader's commit index without a quorum
+        # round (ReadPolicy::kLeaderLease), and must still wait until it has applied it.
+        self.assert_reads_see_acknowledged_writes()
+
+    def assert_reads_see_acknowledged_writes(self, **mode):
         # Every ordered pair of servers, several times: write through one, and at once read
-        # ?consistent through the other. No polling: the read must already see the write.
+        # through the other in `mode`. No polling: the read must already see the write.
         servers = self.cluster.servers
         pairs = [(writer, reader) for writer in servers for reader in servers
                  if writer is not reader]
@@ -44,7 +52,7 @@ class KvClusterTest(ClusterTestCase):
             for writer, reader in pairs:
                 value = f"round {round_number} via {writer.name}".encode()
                 self.assert_acknowledged(writer.kv_put("register", value))
-                self.assertEqual(reader.kv_value("register", consistent=None), value,
+                self.assertEqual(reader.kv_value("register", **mode), value,
                                  f"{reader.name} missed a write acknowledged by {writer.name}")
 
     def test_blocking_query_wakes_on_a_write_through_another_server(self):
