@@ -167,12 +167,18 @@ dns::DnsInstances ReplicaDnsCatalog::InstancesLocked(const store::Store& store,
 Result<dns::DnsInstances> ReplicaDnsCatalog::ServiceInstances(std::string_view datacenter,
                                                               std::string_view service) const {
   RETURN_IF_ERROR(CheckDatacenter(datacenter));
-  dns::DnsInstances instances;
-  Result<http::ReadMeta> read = backend_.Read(
-      http::Consistency::kStale,
-      [&](const store::Store& store) { instances = InstancesLocked(store, service); });
+  // Every DNS answer, cached or not, comes through here. Two pointers are all the
+  // lambda captures, so std::function keeps it inline: no allocation per query.
+  struct Lookup {
+    std::string_view service;
+    dns::DnsInstances instances;
+  } lookup{service, {}};
+  Result<http::ReadMeta> read =
+      backend_.Read(http::Consistency::kStale, [this, &lookup](const store::Store& store) {
+        lookup.instances = InstancesLocked(store, lookup.service);
+      });
   if (!read.ok()) return read.status();
-  return instances;
+  return std::move(lookup.instances);
 }
 
 Result<std::optional<dns::DnsNode>> ReplicaDnsCatalog::Node(std::string_view datacenter,
