@@ -68,7 +68,7 @@ Listener::~Listener() { Stop(); }
 
 Status Listener::Start() {
   CHECK(!started_) << "Listener::Start called twice";
-  Result<internal::BoundSockets> bound =
+  Result<internal::BoundPair> bound =
       internal::BindUdpAndTcp(options_.bind_address, options_.port, kTcpBacklog);
   if (!bound.ok()) {
     return Status(bound.status().code(), "DNS on " + options_.bind_address + ":" +
@@ -81,9 +81,7 @@ Status Listener::Start() {
   tcp_fd_ = bound->tcp_fd;
   port_ = bound->port;
   started_ = true;
-  for (int i = 0; i < options_.udp_workers; ++i) {
-    udp_threads_.emplace_back([this, udp = udp_] { UdpWorker(udp); });
-  }
+  for (int i = 0; i < options_.udp_workers; ++i) udp_threads_.emplace_back([this] { UdpWorker(); });
   accept_thread_ = std::thread([this] { AcceptLoop(); });
   LOG(INFO) << "dns: listening on " << options_.bind_address << ":" << port_ << " (udp, tcp)";
   return Status::Ok();
@@ -108,16 +106,16 @@ void Listener::Stop() {
 
 // ---- UDP --------------------------------------------------------------------------
 
-void Listener::UdpWorker(const std::shared_ptr<const UdpSocket>& udp) {
+void Listener::UdpWorker() {
   SystemRandom random;
   internal::UdpBatch batch;
-  const int fd = udp->fd;
+  const int fd = udp_->fd;
   while (internal::WaitFd(fd, POLLIN, internal::kNoDeadline, stop_.fd()) == WaitResult::kReady) {
     // Read until the socket is empty: a batch short of full found it so.
     for (int i = 0; i < kBatchesPerWakeMax; ++i) {
       const std::size_t count = batch.Receive(fd);
       for (std::size_t datagram = 0; datagram < count; ++datagram) {
-        AnswerDatagram(udp, batch, datagram, random);
+        AnswerDatagram(batch, datagram, random);
       }
       batch.Send(fd);
       if (count < internal::UdpBatch::kDatagramsMax) break;
@@ -125,8 +123,8 @@ void Listener::UdpWorker(const std::shared_ptr<const UdpSocket>& udp) {
   }
 }
 
-void Listener::AnswerDatagram(const std::shared_ptr<const UdpSocket>& udp,
-                              internal::UdpBatch& batch, std::size_t datagram, Random& random) {
+void Listener::AnswerDatagram(internal::UdpBatch& batch, std::size_t datagram,
+                              Random& random) {
   const std::span<const std::uint8_t> query = batch.query(datagram);
   DnsReply& reply = batch.reply(datagram);
   responder_.Respond(query, Transport::kUdp, random, &reply, &batch.key());
@@ -144,7 +142,7 @@ void Listener::AnswerDatagram(const std::shared_ptr<const UdpSocket>& udp,
         return;
       }
       forwarder_->Forward(query, Transport::kUdp,
-                          [socket = udp, from = batch.from(datagram)](std::string answer) {
+                          [socket = udp_, from = batch.from(datagram)](std::string answer) {
                             socket->SendTo(from, answer);
                           });
       return;

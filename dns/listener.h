@@ -6,12 +6,13 @@
 // takes the next batch, so a worker off the CPU (preempted, or its vCPU taken by the
 // host) holds up only the batch it has; with a socket per worker (SO_REUSEPORT) every
 // client hashed to the stalled one would wait for it. A reply is cut to 512 octets or
-// the client's EDNS size with TC set (the Responder fits it). TCP, on the same port: one thread accepts, one thread per connection
-// reads length-prefixed queries one after another (several per connection), closes a connection
-// idle for `tcp_idle_timeout_ms`, and closes new connections at once beyond `tcp_connections_max`.
-// A malformed packet gets what the Responder says (FORMERR, NOTIMP or nothing); a malformed TCP
-// stream (a zero length, a short read) ends its connection. Nothing a client sends can make a
-// thread wait forever.
+// the client's EDNS size with TC set (the Responder fits it).
+// TCP, on the same port: one thread accepts, one thread per connection reads
+// length-prefixed queries one after another (several per connection), closes a
+// connection idle for `tcp_idle_timeout_ms`, and closes new connections at once beyond
+// `tcp_connections_max`. A malformed packet gets what the Responder says (FORMERR,
+// NOTIMP or nothing); a malformed TCP stream (a zero length, a short read) ends its
+// connection. Nothing a client sends can make a thread wait forever.
 //
 // Servers and agents run the same Listener, each with its own DnsCatalog behind the
 // Responder. Threads: Start and Stop from one owning thread; the listener's threads
@@ -75,11 +76,10 @@ class Listener {
   struct UdpSocket;
   struct ForwardWait;
 
-  void UdpWorker(const std::shared_ptr<const UdpSocket>& udp);
+  void UdpWorker();
   // Answers datagram `datagram` of `batch`: queues the reply in the batch, or hands the
   // query to the Forwarder, whose answer is sent on its own.
-  void AnswerDatagram(const std::shared_ptr<const UdpSocket>& udp, internal::UdpBatch& batch,
-                      std::size_t datagram, Random& random);
+  void AnswerDatagram(internal::UdpBatch& batch, std::size_t datagram, Random& random);
   void AcceptLoop();
   void ReapFinishedConnections();
   void ServeConnection(std::uint64_t id, int fd);

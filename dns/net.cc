@@ -16,10 +16,10 @@
 namespace roster::dns::internal {
 namespace {
 
-// A port-0 listener picks its TCP port first and then needs the same UDP port free;
+// A port-0 listener picks its UDP port first and then needs the same TCP port free;
 // another process may hold it, so it tries again with another.
 constexpr int kPortPickAttempts = 32;
-// Asked of each UDP socket so a burst, or a worker off the CPU for some milliseconds,
+// Asked of the UDP socket so a burst, or the workers off the CPU for some milliseconds,
 // queues queries instead of dropping them: at ~1 KiB of kernel memory per small
 // datagram the default (208 KiB) holds ~10 ms of 25,000 queries a second. The kernel
 // caps the request at net.core.rmem_max, which is fine: it is the operator's bound.
@@ -44,11 +44,6 @@ Result<int> BoundSocket(const SocketAddress& address, int type) {
   return fd;
 }
 
-void CloseAll(BoundSockets& sockets) {
-  CloseFd(sockets.udp_fd);
-  CloseFd(sockets.tcp_fd);
-}
-
 std::uint16_t LocalPort(int fd) {
   SocketAddress local;
   CHECK(::getsockname(fd, local.get(), &local.length) == 0) << std::strerror(errno);
@@ -58,28 +53,29 @@ std::uint16_t LocalPort(int fd) {
   return ntohs(reinterpret_cast<const sockaddr_in*>(&local.storage)->sin_port);
 }
 
-// One attempt at the sockets on `port` (0: the TCP socket's pick).
-Result<BoundSockets> BindOnce(const std::string& host, std::uint16_t port, int tcp_backlog) {
+// One attempt at the pair on `port` (0: the UDP socket's pick).
+Result<BoundPair> BindPairOnce(const std::string& host, std::uint16_t port, int tcp_backlog) {
   Result<SocketAddress> address = ParseSocketAddress(host, port);
   if (!address.ok()) return address.status();
-  Result<int> tcp = BoundSocket(*address, SOCK_STREAM);
-  if (!tcp.ok()) return tcp.status();
-  BoundSockets sockets;
-  sockets.tcp_fd = *tcp;
-  if (::listen(sockets.tcp_fd, tcp_backlog) != 0) {
+  Result<int> udp = BoundSocket(*address, SOCK_DGRAM);
+  if (!udp.ok()) return udp.status();
+  BoundPair pair;
+  pair.udp_fd = *udp;
+  pair.port = LocalPort(pair.udp_fd);
+  Result<SocketAddress> tcp_address = ParseSocketAddress(host, pair.port);
+  Result<int> tcp = BoundSocket(*tcp_address, SOCK_STREAM);
+  if (!tcp.ok()) {
+    CloseFd(pair.udp_fd);
+    return tcp.status();
+  }
+  pair.tcp_fd = *tcp;
+  if (::listen(pair.tcp_fd, tcp_backlog) != 0) {
     const int error = errno;
-    CloseAll(sockets);
+    CloseFd(pair.udp_fd);
+    CloseFd(pair.tcp_fd);
     return ErrnoStatus("listen", error);
   }
-  sockets.port = LocalPort(sockets.tcp_fd);
-  Result<SocketAddress> udp_address = ParseSocketAddress(host, sockets.port);
-  Result<int> udp = BoundSocket(*udp_address, SOCK_DGRAM);
-  if (!udp.ok()) {
-    CloseAll(sockets);
-    return udp.status();
-  }
-  sockets.udp_fd = *udp;
-  return sockets;
+  return pair;
 }
 
 }  // namespace
@@ -125,14 +121,14 @@ std::string AddressText(const SocketAddress& address) {
   return std::string(text) + ":" + std::to_string(ntohs(v4->sin_port));
 }
 
-Result<BoundSockets> BindUdpAndTcp(const std::string& host, int port, int tcp_backlog) {
+Result<BoundPair> BindUdpAndTcp(const std::string& host, int port, int tcp_backlog) {
   CHECK(port >= 0 && port <= 65535) << port;
-  if (port != 0) return BindOnce(host, static_cast<std::uint16_t>(port), tcp_backlog);
+  if (port != 0) return BindPairOnce(host, static_cast<std::uint16_t>(port), tcp_backlog);
   Status last;
   for (int attempt = 0; attempt < kPortPickAttempts; ++attempt) {
-    Result<BoundSockets> sockets = BindOnce(host, 0, tcp_backlog);
-    if (sockets.ok()) return sockets;
-    last = sockets.status();
+    Result<BoundPair> pair = BindPairOnce(host, 0, tcp_backlog);
+    if (pair.ok()) return pair;
+    last = pair.status();
   }
   return last;
 }

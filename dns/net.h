@@ -11,7 +11,6 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
-#include <vector>
 
 #include "base/status.h"
 
@@ -38,14 +37,13 @@ std::string AddressText(const SocketAddress& address);  // "1.2.3.4:53", "[::1]:
 // A UDP socket and a listening TCP socket on the same address and port, both
 // non-blocking and close-on-exec. Port 0 picks a port free for both. The UDP socket
 // asks for a 4 MiB receive buffer (SO_RCVBUF; the kernel caps it at net.core.rmem_max),
-// so bursts queue instead of being dropped. Neither uses SO_REUSEPORT: a port another
-// process holds is an error (IoError naming the address), the TCP side checked first.
-struct BoundSockets {
+// so bursts queue instead of being dropped.
+struct BoundPair {
   int udp_fd = -1;
   int tcp_fd = -1;
   std::uint16_t port = 0;
 };
-Result<BoundSockets> BindUdpAndTcp(const std::string& host, int port, int tcp_backlog);
+Result<BoundPair> BindUdpAndTcp(const std::string& host, int port, int tcp_backlog);
 
 // An eventfd that is readable from Signal() until Drain(). As a stop signal nobody
 // drains it, so every thread polling it wakes, however many there are.

@@ -261,8 +261,8 @@ TEST_CASE("a second listener on a taken port fails with the address in the messa
 
 TEST_CASE("a port whose UDP side another socket holds fails too, naming the address",
           "[listener]") {
-  // A UDP socket on a port: the listener's TCP bind succeeds, its UDP bind does not,
-  // and Start says so.
+  // A UDP socket on a port: the listener cannot bind its own UDP socket there, and
+  // Start says so.
   const int holder = ::socket(AF_INET, SOCK_DGRAM, 0);
   REQUIRE(holder >= 0);
   sockaddr_in address = Loopback(0);
@@ -399,7 +399,7 @@ TEST_CASE("a burst of UDP queries, several batches long, gets every reply", "[li
 }
 
 TEST_CASE("the UDP socket asks for a 4 MiB receive buffer, capped by rmem_max", "[listener]") {
-  Result<internal::BoundSockets> bound = internal::BindUdpAndTcp("127.0.0.1", 0, 8);
+  Result<internal::BoundPair> bound = internal::BindUdpAndTcp("127.0.0.1", 0, 8);
   REQUIRE(bound.ok());
   std::ifstream rmem_max_file("/proc/sys/net/core/rmem_max");
   int rmem_max = 0;
