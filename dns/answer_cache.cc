@@ -127,15 +127,8 @@ AnswerCache::AnswerCache(std::size_t entries_max)
   CHECK_GT(entries_max, 0u) << "an answer cache needs room for one entry";
 }
 
-std::optional<std::string> AnswerCache::KeyOf(std::span<const std::uint8_t> query,
-                                              Transport transport) {
-  std::string key;
-  if (!WriteKey(query, transport, &key)) return std::nullopt;
-  return key;
-}
-
-bool AnswerCache::WriteKey(std::span<const std::uint8_t> query, Transport transport,
-                           std::string* key) {
+bool AnswerCache::KeyOf(std::span<const std::uint8_t> query, Transport transport,
+                        std::string* key) {
   // A response (QR) is dropped by the slow path; no need to build its key.
   if (query.size() < kHeaderBytes || (query[2] & 0x80) != 0) return false;
   const std::optional<std::size_t> question_end = QuestionEnd(query);
@@ -215,15 +208,8 @@ std::optional<CachedAnswer> AnswerCache::Prepare(CachedAnswer entry, std::string
   return entry;
 }
 
-std::string AnswerCache::Render(const CachedAnswer& entry, std::span<const std::uint8_t> query,
-                                Random& random) {
-  std::string out;
-  RenderInto(entry, query, random, &out);
-  return out;
-}
-
-void AnswerCache::RenderInto(const CachedAnswer& entry, std::span<const std::uint8_t> query,
-                             Random& random, std::string* out_string) {
+void AnswerCache::Render(const CachedAnswer& entry, std::span<const std::uint8_t> query,
+                         Random& random, std::string* out_string) {
   CHECK_GE(query.size(), entry.question_end);
   out_string->assign(entry.reply);
   char* out = out_string->data();
@@ -233,32 +219,33 @@ void AnswerCache::RenderInto(const CachedAnswer& entry, std::span<const std::uin
             out + kQuestionOffset);
   const std::size_t count = entry.answers.size();
   if (count < 2) return;
-  // Up to 64 answers are shuffled without allocating; beyond, a vector.
-  std::array<std::uint16_t, 64> order_small;
-  std::vector<std::uint16_t> order_large;
-  std::uint16_t* order = order_small.data();
-  if (count > order_small.size()) {
-    order_large.resize(count);
-    order = order_large.data();
+  // slots[i].order: the record that goes i-th; slots[r].moved_to: where record r now
+  // begins. Up to 64 answers without allocating; beyond, a vector.
+  struct Slot {
+    std::size_t order = 0;
+    std::size_t moved_to = 0;
+  };
+  std::array<Slot, 64> slots_small;
+  std::vector<Slot> slots_large;
+  Slot* slots = slots_small.data();
+  if (count > slots_small.size()) {
+    slots_large.resize(count);
+    slots = slots_large.data();
   }
-  for (std::size_t i = 0; i < count; ++i) order[i] = static_cast<std::uint16_t>(i);
-  for (std::size_t i = count; i > 1; --i) std::swap(order[i - 1], order[random.Uniform(i)]);
-  std::array<std::size_t, 64> moved_small;
-  std::vector<std::size_t> moved_large;
-  std::size_t* moved_to = moved_small.data();  // by record: where it now begins
-  if (count > moved_small.size()) {
-    moved_large.resize(count);
-    moved_to = moved_large.data();
+  for (std::size_t i = 0; i < count; ++i) slots[i].order = i;
+  for (std::size_t i = count; i > 1; --i) {
+    std::swap(slots[i - 1].order, slots[random.Uniform(i)].order);
   }
   std::size_t at = entry.answers.front().begin;
   for (std::size_t i = 0; i < count; ++i) {
-    const CachedAnswer::Record& record = entry.answers[order[i]];
+    const std::size_t r = slots[i].order;
+    const CachedAnswer::Record& record = entry.answers[r];
     std::copy(entry.reply.begin() + record.begin, entry.reply.begin() + record.end, out + at);
-    moved_to[order[i]] = at;
+    slots[r].moved_to = at;
     at += record.end - record.begin;
   }
   for (const CachedAnswer::Pointer& pointer : entry.pointers) {
-    const std::size_t target = moved_to[pointer.record] + pointer.delta;
+    const std::size_t target = slots[pointer.record].moved_to + pointer.delta;
     out[pointer.offset] = static_cast<char>(kPointerBits | (target >> 8));
     out[pointer.offset + 1] = static_cast<char>(target & 0xFF);
   }

@@ -75,14 +75,11 @@ class AnswerCache {
   // REQUIRES: entries_max > 0.
   explicit AnswerCache(std::size_t entries_max = kEntriesMaxDefault);
 
-  // The key of `query` over `transport`; nullopt when the query is too short or its
-  // question name is not plain labels (a pointer, a bad length), which the slow path
-  // then answers.
-  static std::optional<std::string> KeyOf(std::span<const std::uint8_t> query, Transport transport);
-  // KeyOf written over `*key`, reusing its capacity (a UDP worker keeps one buffer, so
-  // building a key allocates nothing); false, and `*key` unspecified, when KeyOf is
-  // nullopt.
-  static bool WriteKey(std::span<const std::uint8_t> query, Transport transport, std::string* key);
+  // Writes the key of `query` over `transport` over `*key`, reusing its capacity (a UDP
+  // worker keeps one buffer, so building a key allocates nothing). False, and `*key`
+  // unspecified, when the query is too short or its question name is not plain labels
+  // (a pointer, a bad length), which the slow path then answers.
+  static bool KeyOf(std::span<const std::uint8_t> query, Transport transport, std::string* key);
 
   // The entry stored under `key`, or null.
   std::shared_ptr<const CachedAnswer> Find(const std::string& key) const;
@@ -99,13 +96,11 @@ class AnswerCache {
                                              std::span<const std::uint8_t> query,
                                              std::uint16_t type);
 
-  // The reply to `query` from `entry`: its ID and question, the answers shuffled.
+  // Writes the reply to `query` from `entry` over `*out`, reusing its capacity: its ID
+  // and question, the answers shuffled.
   // REQUIRES: KeyOf(query) is the key `entry` is stored under.
-  static std::string Render(const CachedAnswer& entry, std::span<const std::uint8_t> query,
-                            Random& random);
-  // Render written over `*out`, reusing its capacity.
-  static void RenderInto(const CachedAnswer& entry, std::span<const std::uint8_t> query,
-                         Random& random, std::string* out);
+  static void Render(const CachedAnswer& entry, std::span<const std::uint8_t> query,
+                     Random& random, std::string* out);
 
  private:
   static constexpr std::size_t kShards = 16;

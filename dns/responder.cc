@@ -119,7 +119,7 @@ bool Responder::CachedReply(const std::string& key, std::span<const std::uint8_t
   if (entry == nullptr) return false;
   const Result<DnsInstances> now = catalog_.ServiceInstances(entry->datacenter, entry->service);
   if (!now.ok() || *now != entry->instances) return false;  // changed: build anew
-  AnswerCache::RenderInto(*entry, query, random, out);
+  AnswerCache::Render(*entry, query, random, out);
   return true;
 }
 
@@ -133,7 +133,7 @@ DnsReply Responder::Respond(std::span<const std::uint8_t> query_bytes, Transport
 
 void Responder::Respond(std::span<const std::uint8_t> query_bytes, Transport transport,
                         Random& random, DnsReply* reply, std::string* key) const {
-  const bool keyed = answer_cache_ != nullptr && AnswerCache::WriteKey(query_bytes, transport, key);
+  const bool keyed = answer_cache_ != nullptr && AnswerCache::KeyOf(query_bytes, transport, key);
   if (keyed && CachedReply(*key, query_bytes, random, &reply->bytes)) {
     reply->action = ReplyAction::kSend;
     reply->reason.clear();
