@@ -162,6 +162,23 @@ Reply ExceptionReply(std::exception_ptr error) {
   }
 }
 
+// What `produce` replies, an escaping exception turned into its reply; a 5xx is logged
+// (a parked reply is logged, if at all, when the loop answers it).
+template <typename Produce>
+Reply Guarded(std::string_view method, std::string_view target, Produce produce) {
+  Reply reply;
+  try {
+    reply = produce();
+  } catch (...) {
+    reply = ExceptionReply(std::current_exception());
+  }
+  if (!reply.parked() && reply.status >= 500) {
+    LOG(WARNING) << "HTTP " << method << " " << target << " -> " << reply.status << ": "
+                 << reply.body;
+  }
+  return reply;
+}
+
 // Bodies for the errors httplib answers by itself, before any handler runs.
 std::string TransportErrorMessage(int status, const HttpOptions& options) {
   switch (status) {
@@ -313,8 +330,9 @@ class HttpServer::Impl {
   Reply Dispatch(const httplib::Request& request);
   // Routes a request to its handler (a server's or the local agent's). REQUIRES: the
   // request is not forwarded (backend_ is set or the agent serves the path).
-  Reply RouteRequest(const std::string& method, std::string_view raw_target, const std::string& body,
-              const std::function<std::string(const char*)>& header);
+  Reply RouteRequest(const std::string& method, std::string_view raw_target,
+                     const std::string& body,
+                     const std::function<std::string(const char*)>& header);
   // A request the event loop read itself (Listener::DirectHandler).
   Reply ServeDirect(std::string_view raw_target,
                     const std::function<std::string(const char*)>& header);
@@ -415,20 +433,13 @@ void HttpServer::Impl::RegisterHandlers() {
 }
 
 void HttpServer::Impl::Serve(const httplib::Request& request, httplib::Response& response) {
-  Reply reply;
-  try {
-    reply = Dispatch(request);
-  } catch (...) {
-    reply = ExceptionReply(std::current_exception());
-  }
+  Reply reply = Guarded(request.method, request.target, [&] { return Dispatch(request); });
   if (reply.parked()) {
     // The event loop writes the reply once it is ready; httplib writes nothing.
     if (ParkCurrentRequest(std::move(reply), request.method == "HEAD")) return;
+    LOG(ERROR) << "HTTP " << request.method << " " << request.target
+               << ": a parked reply outside a connection";
     reply = TextReply(500, "Internal error: a parked reply outside a connection");
-  }
-  if (reply.status >= 500) {
-    LOG(WARNING) << "HTTP " << request.method << " " << request.target << " -> " << reply.status
-                 << ": " << reply.body;
   }
   WriteReply(reply, response);
 }
@@ -447,7 +458,7 @@ Reply HttpServer::Impl::Dispatch(const httplib::Request& request) {
     }
   }
   return RouteRequest(request.method, request.target, request.body,
-               [&request](const char* name) { return request.get_header_value(name); });
+                      [&request](const char* name) { return request.get_header_value(name); });
 }
 
 Reply HttpServer::Impl::RouteRequest(const std::string& request_method, std::string_view raw_target,
@@ -473,16 +484,8 @@ Reply HttpServer::Impl::RouteRequest(const std::string& request_method, std::str
 Reply HttpServer::Impl::ServeDirect(std::string_view raw_target,
                                     const std::function<std::string(const char*)>& header) {
   static const std::string kNoBody;
-  Reply reply;
-  try {
-    reply = RouteRequest("GET", raw_target, kNoBody, header);
-  } catch (...) {
-    reply = ExceptionReply(std::current_exception());
-  }
-  if (!reply.parked() && reply.status >= 500) {
-    LOG(WARNING) << "HTTP GET " << raw_target << " -> " << reply.status << ": " << reply.body;
-  }
-  return reply;
+  return Guarded("GET", raw_target,
+                 [&] { return RouteRequest("GET", raw_target, kNoBody, header); });
 }
 
 // An agent process: every /v1/ request the agent does not serve goes to a server as it
