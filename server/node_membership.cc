@@ -71,8 +71,14 @@ Status Node::Bootstrap(const std::vector<Join>& servers) {
 // Called by the loop every half second until this server has a log.
 void Node::TryBootstrapOrJoin() {
   const Join self = SelfJoin();
+  std::vector<std::string> own_addresses;
+  std::vector<std::string> leaders;
   for (const std::string& address : join_targets_) {
     Result<Frame> answer = transport_->Call(address, Frame(self), kJoinCallTimeoutMs);
+    if (IsDialedItself(answer.status())) {
+      own_addresses.push_back(address);
+      continue;
+    }
     if (!answer.ok()) continue;
     const JoinResult* result = std::get_if<JoinResult>(&*answer);
     if (result == nullptr) continue;
@@ -83,16 +89,27 @@ void Node::TryBootstrapOrJoin() {
       if (!status.ok()) LOG(ERROR) << "cannot start after joining: " << status.ToString();
       return;
     }
-    if (result->status_code == StatusCode::kNotLeader && !result->message.empty() &&
-        std::find(join_targets_.begin(), join_targets_.end(), result->message) ==
-            join_targets_.end()) {
-      join_targets_.push_back(result->message);  // the leader's address: ask it next time
+    if (result->status_code == StatusCode::kNotLeader && !result->message.empty()) {
+      leaders.push_back(result->message);  // the leader's address: ask it next time
     }
+  }
+  for (const std::string& leader : leaders) {
+    if (std::find(join_targets_.begin(), join_targets_.end(), leader) == join_targets_.end()) {
+      join_targets_.push_back(leader);  // not while the loop above walks the vector
+    }
+  }
+  // A -join list may name this server too (one list for every server's config): it
+  // answers with our own id, so it is no one to join or wait for.
+  for (const std::string& address : own_addresses) {
+    LOG(INFO) << "-join " << address << " is this server itself; not calling it again";
+    std::erase(join_targets_, address);
   }
   std::vector<Join> servers = discovered_;
   servers.push_back(self);
+  // A lone server (-bootstrap-expect 1) founds a cluster only when there is no one to
+  // join: with other -join addresses it may be meant to join a running cluster.
   if (static_cast<int>(servers.size()) >= options_.bootstrap_expect &&
-      (options_.bootstrap_expect > 1 || options_.join.empty())) {
+      (options_.bootstrap_expect > 1 || join_targets_.empty())) {
     Status status = Bootstrap(servers);
     if (!status.ok()) LOG(ERROR) << "bootstrap failed: " << status.ToString();
   }

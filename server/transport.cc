@@ -390,6 +390,9 @@ Result<Frame> CallAt(Hello self, const std::string& address, const Frame& reques
   if (!sent.ok()) return failed(sent);
   Result<Hello> hello = internal::ReadHello(connection->reader(), deadline_ms);
   if (!hello.ok()) return failed(hello.status());
+  if (self.node_id != consensus::kNoNode && hello->node_id == self.node_id) {
+    return failed(FailedPrecondition(std::string(kDialedItself)));
+  }
   if (self.cluster_id != 0 && hello->cluster_id != 0 && self.cluster_id != hello->cluster_id) {
     return failed(FailedPrecondition("cluster id mismatch: " + std::to_string(self.cluster_id) +
                                      " here, " + std::to_string(hello->cluster_id) + " there"));
@@ -537,6 +540,11 @@ Result<Frame> CallOnce(const Hello& self, const std::string& address, const Fram
   return CallAt(self, address, request, timeout_ms, frame_bytes_max, /*cancel_fd=*/-1);
 }
 
+bool IsDialedItself(const Status& status) {
+  return status.code() == StatusCode::kFailedPrecondition &&
+         status.message().ends_with(kDialedItself);
+}
+
 TransportStats Transport::stats() const {
   const Counters& c = *counters_;
   constexpr auto kRelaxed = std::memory_order_relaxed;
@@ -570,7 +578,7 @@ Status Transport::CheckHello(const Hello& theirs, consensus::NodeId expected_nod
                               std::to_string(theirs.node_id) + " answered");
   }
   if (theirs.node_id != consensus::kNoNode && theirs.node_id == options_.self.node_id) {
-    return FailedPrecondition("the peer is this node itself");
+    return FailedPrecondition(std::string(kDialedItself));
   }
   return Status::Ok();
 }
@@ -644,9 +652,16 @@ void Transport::RunInbound(const std::shared_ptr<Connection>& connection) {
   if (status.ok()) {
     connection->peer.hello = *hello;
     status = internal::WriteAll(connection->fd(), {EncodeFrame(CurrentHello())});
+  } else if (IsDialedItself(status)) {
+    // Our Hello all the same, so that the dialer (this very node, through Call) can
+    // tell that its address is its own and stop calling it.
+    (void)internal::WriteAll(connection->fd(), {EncodeFrame(CurrentHello())});
   }
   if (!status.ok()) {
-    if (IsMalformed(status) || status.code() == StatusCode::kFailedPrecondition) {
+    if (IsDialedItself(status)) {
+      // One -join list for every server names each one too; not a fault.
+      LOG(INFO) << "closing connection from " << connection->Describe() << ": " << status.message();
+    } else if (IsMalformed(status) || status.code() == StatusCode::kFailedPrecondition) {
       counters_->connections_rejected.fetch_add(1, std::memory_order_relaxed);
       LOG(WARNING) << "closing connection from " << connection->Describe()
                    << ": handshake failed: " << status.message();
@@ -706,7 +721,10 @@ Result<std::shared_ptr<Connection>> Transport::DialPeer(Peer* peer) {
       internal::ReadHello(connection->reader(), NowMs() + options_.handshake_timeout_ms);
   Status status = hello.ok() ? CheckHello(*hello, peer->node_id) : hello.status();
   if (!status.ok()) {
-    if (IsMalformed(status) || status.code() == StatusCode::kFailedPrecondition) {
+    if (IsDialedItself(status)) {
+      // One -join list for every server names each one too; not a fault.
+      LOG(INFO) << "closing connection from " << connection->Describe() << ": " << status.message();
+    } else if (IsMalformed(status) || status.code() == StatusCode::kFailedPrecondition) {
       counters_->connections_rejected.fetch_add(1, std::memory_order_relaxed);
       LOG(WARNING) << "closing connection to node " << peer->node_id << " at " << peer->address
                    << ": handshake failed: " << status.message();

@@ -7,7 +7,8 @@
 // peer sends a malformed frame, a frame over the size limit, or a Hello that does not
 // match (protocol version, a different cluster id when both sides know theirs, not the
 // node that was dialed, this node itself) is closed and the reason logged as a
-// warning; an outbound one is then redialed.
+// warning (as info for this node itself, which a shared -join list makes routine); an
+// outbound one is then redialed.
 //
 // Sending is fire-and-forget, as Raft wants: Send encodes the frame and queues it on
 // the peer's bounded queue; a writer thread per connection writes queued frames
@@ -42,6 +43,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -207,5 +209,11 @@ class Transport {
 Result<Frame> CallOnce(const Hello& self, const std::string& address, const Frame& request,
                        std::int64_t timeout_ms,
                        std::uint32_t frame_bytes_max = kFrameBytesMaxDefault);
+
+// Call's failure when the address answers with the caller's own node id: a -join list
+// that names this server too. The acceptor sends its Hello before closing such a
+// connection so that the dialer can tell.
+inline constexpr std::string_view kDialedItself = "the peer is this node itself";
+bool IsDialedItself(const Status& status);
 
 }  // namespace roster::server

@@ -216,6 +216,11 @@ class Server:
         """The server (Raft) address, as /v1/status/leader names it."""
         return f"127.0.0.1:{self.server_port}"
 
+    @property
+    def command(self):
+        """The binary and its arguments."""
+        return list(self._command)
+
     def __repr__(self):
         return f"{self.name}({self.address})"
 

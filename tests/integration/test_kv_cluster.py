@@ -1,4 +1,4 @@
-"""Three servers: one leader, writes through any server, reads and blocking queries on any
+"""Three servers (and one alone): one leader, writes through any server, reads and blocking queries on any
 server (consul-api.md §1.4, §2.1, §2.3)."""
 
 import time
@@ -7,6 +7,25 @@ import unittest
 from cluster import Background, ClusterTestCase, report, wait_for
 
 REPLICATION_TIMEOUT_S = 5.0
+
+
+class LoneServerTest(ClusterTestCase):
+
+    def test_bootstrap_expect_one_with_a_join_list_naming_itself(self):
+        # `roster server -bootstrap-expect 1 -join <its own server address>`: one config
+        # shared by every server names each one too. The server must see that the address
+        # is its own and found the cluster, not wait for someone to join.
+        cluster = self.start_cluster(1)  # waits for it to lead
+        server = cluster.servers[0]
+        command = server.command
+        self.assertIn(["-join", server.address], [command[i:i + 2] for i in range(len(command))])
+        configuration = server.request("GET", "/v1/operator/raft/configuration").json()
+        self.assertEqual([(entry["Address"], entry["Voter"]) for entry in configuration["Servers"]],
+                         [(server.address, True)])
+        self.assert_acknowledged(server.kv_put("alone", b"yes"))
+        self.assertEqual(server.kv_value("alone"), b"yes")
+        wait_for(lambda: "is this server itself" in server.log_text(), REPLICATION_TIMEOUT_S,
+                 "the server to log that its -join address is its own")
 
 
 class KvClusterTest(ClusterTestCase):

@@ -599,6 +599,28 @@ TEST_CASE("Call sends one request and returns the answer", "[transport]") {
   }
 }
 
+TEST_CASE("Call to this node's own address says so, and a peer's Call still works",
+          "[transport]") {
+  // A -join list shared by every server names each server too (node_membership.cc).
+  Node a(1, NodeSetup::Respond([](const Frame& frame, const Reply& reply) {
+           if (std::holds_alternative<Join>(frame)) (void)reply.Send(JoinResult{});
+         }));
+  Result<Frame> own = a.transport->Call(a.address(), JoinRequest(1, "one"), 5000);
+  INFO(own.status().ToString());
+  REQUIRE(IsDialedItself(own.status()));
+
+  Result<Frame> other = CallOnce(HelloFrom(7, 2), a.address(), JoinRequest(2, "two"), 5000);
+  INFO(other.status().ToString());
+  REQUIRE(other.ok());
+  // Only node 2's request reached the handler; node 1's own was closed in the handshake.
+  std::vector<Received> received = a.inbox.WaitForCount(1);
+  REQUIRE(received.size() == 1);
+  REQUIRE(std::get<Join>(received[0].frame).node_id == 2);
+  REQUIRE_FALSE(IsDialedItself(CallOnce(HelloFrom(0, 0), "127.0.0.1:" + std::to_string(FreePort()),
+                                        JoinRequest(0, "cli"), 5000)
+                                   .status()));
+}
+
 TEST_CASE("Call times out when nobody answers, and fails fast when nobody listens", "[transport]") {
   Node a(1);  // receives the request, never replies
   const auto start = SteadyClock::now();
