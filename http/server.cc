@@ -434,6 +434,9 @@ void HttpServer::Impl::RegisterHandlers() {
 
 void HttpServer::Impl::Serve(const httplib::Request& request, httplib::Response& response) {
   Reply reply = Guarded(request.method, request.target, [&] { return Dispatch(request); });
+  if (reply.parked_stream != nullptr && request.method == "HEAD") {
+    reply.parked_stream.reset();  // a HEAD reply has no body: the stream's head only
+  }
   if (reply.parked()) {
     // The event loop writes the reply once it is ready; httplib writes nothing.
     if (ParkCurrentRequest(std::move(reply), request.method == "HEAD")) return;

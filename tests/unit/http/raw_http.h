@@ -59,4 +59,23 @@ inline std::string ReadHeaders(int fd, std::chrono::milliseconds timeout) {
   return data;
 }
 
+// Reads into `data` until it holds `marker` (true), or the timeout or a close (false).
+inline bool ReadUntil(int fd, std::string* data, const std::string& marker,
+                      std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
+  using std::chrono::steady_clock;
+  const auto deadline = steady_clock::now() + timeout;
+  while (data->find(marker) == std::string::npos) {
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - steady_clock::now());
+    if (left.count() <= 0) return false;
+    pollfd pfd{fd, POLLIN, 0};
+    if (::poll(&pfd, 1, static_cast<int>(left.count())) <= 0) return false;
+    char buffer[4096];
+    const ssize_t n = ::recv(fd, buffer, sizeof(buffer), 0);
+    if (n <= 0) return false;
+    data->append(buffer, static_cast<std::size_t>(n));
+  }
+  return true;
+}
+
 }  // namespace roster::http::testing

@@ -329,6 +329,25 @@ TEST_CASE("bad watch requests are 400s") {
   CHECK(client.Put("/v1/watch", "", "text/plain")->status == 405);
 }
 
+TEST_CASE("HEAD of a watch answers with the stream's headers and no body") {
+  TestServer server;
+  const int fd = ConnectLoopback(server.port());
+  REQUIRE(fd >= 0);
+  REQUIRE(SendAll(fd, "HEAD /v1/watch?prefix=w/ HTTP/1.1\r\nHost: x\r\n\r\n"
+                      "GET /v1/kv/missing HTTP/1.1\r\nHost: x\r\n\r\n"));
+  // The next request on the connection is answered (an empty 404): no stream holds it.
+  std::string got;
+  REQUIRE(ReadUntil(fd, &got, "HTTP/1.1 404"));
+  const std::size_t second = got.find("HTTP/1.1 404");
+  std::string second_reply = got.substr(second);
+  REQUIRE(ReadUntil(fd, &second_reply, "\r\n\r\n"));
+  ::close(fd);
+  CHECK(got.starts_with("HTTP/1.1 200"));
+  CHECK(got.find("Content-Type: application/x-ndjson") != std::string::npos);
+  CHECK(got.find("X-Consul-Index: ") != std::string::npos);
+  CHECK(got.substr(0, second).ends_with("\r\n\r\n"));  // the HEAD reply had no body
+}
+
 TEST_CASE("a read error ends the stream with an error line and a clean end") {
   TestServer server(FastProgress());
   StreamClient stream(server.port(), "/v1/watch?prefix=k");
