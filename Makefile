@@ -39,7 +39,7 @@ sanitize: setup
 # The libFuzzer targets (tests/fuzz, clang), each run for a bounded time: 60 s on the DNS
 # parser, 15 s on each other one (scripts/fuzz). CI runs `make fuzz
 # FUZZ_TARGETS=dns_fuzz` (its time budget); run them all before landing a parser change.
-FUZZ_TARGETS ?= dns_fuzz http_params_fuzz http_bodies_fuzz wire_fuzz filter_fuzz
+FUZZ_TARGETS ?= dns_fuzz http_params_fuzz http_bodies_fuzz wire_fuzz filter_fuzz watch_resume_fuzz
 fuzz: setup
 	@CXX=clang++ cmake -S . -B $(FUZZ_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DROSTER_FUZZ=ON >/dev/null
 	@cmake --build $(FUZZ_BUILD) -j $(JOBS) --target $(FUZZ_TARGETS)

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <utility>
 
+#include "agent/watch_relay.h"
 #include "client/http_client.h"
 
 namespace roster::agent {
@@ -12,7 +13,9 @@ namespace {
 // Above the longest blocking wait (10 min) plus its jitter.
 constexpr std::chrono::milliseconds kForwardTimeout{660'000};
 
-bool IsPassedBack(const std::string& name) {
+}  // namespace
+
+bool IsPassedBackHeader(const std::string& name) {
   auto starts_with = [&name](std::string_view prefix) {
     if (name.size() < prefix.size()) return false;
     for (std::size_t i = 0; i < prefix.size(); ++i) {
@@ -23,6 +26,8 @@ bool IsPassedBack(const std::string& name) {
   return starts_with("x-consul-") || starts_with("content-type") || starts_with("x-cache") ||
          starts_with("age") || starts_with("x-roster-");
 }
+
+namespace {
 
 // The key of a shareable request: the target plus the headers that change the answer.
 std::string FlightKey(const http::ForwardRequest& request) {
@@ -73,12 +78,15 @@ Result<http::ForwardReply> UpstreamForwarder::Send(const http::ForwardRequest& r
   reply.status = response->status;
   reply.body = std::move(response->body);
   for (auto& [name, value] : response->headers) {
-    if (IsPassedBack(name)) reply.headers.emplace_back(name, std::move(value));
+    if (IsPassedBackHeader(name)) reply.headers.emplace_back(name, std::move(value));
   }
   return reply;
 }
 
 Result<http::ForwardReply> UpstreamForwarder::Forward(const http::ForwardRequest& request) {
+  if (request.method == "GET" && IsWatchTarget(request.target)) {
+    return RelayWatch(upstream_, request);
+  }
   if (request.method != "GET" || !IsBlockingTarget(request.target)) return Send(request);
   const std::string key = FlightKey(request);
   std::shared_ptr<Flight> flight;

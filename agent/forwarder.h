@@ -1,6 +1,7 @@
 // UpstreamForwarder: the http::Forwarder of an agent process — every request the agent
-// does not answer itself goes to a server through the Upstream (with its failover) —
-// plus the agent cache: identical blocking GETs in flight share one upstream request.
+// does not answer itself goes to a server through the Upstream (with its failover);
+// GET /v1/watch is relayed and resumed across servers (agent/watch_relay.h) — plus the
+// agent cache: identical blocking GETs in flight share one upstream request.
 //
 // Two GETs are identical when their target (path and query, so index and wait too) and
 // their token headers are the same. The first caller sends the request; callers that
@@ -53,5 +54,9 @@ class UpstreamForwarder final : public http::Forwarder {
 
 // Whether `target`'s query carries index= (a blocking query).
 bool IsBlockingTarget(const std::string& target);
+
+// Whether a server's reply header goes back to the client (Content-Type, X-Consul-*,
+// X-Cache, Age, X-Roster-*); the rest describe the upstream connection.
+bool IsPassedBackHeader(const std::string& name);
 
 }  // namespace roster::agent

@@ -25,6 +25,15 @@ std::string Upstream::current() const {
   return servers_[current_];
 }
 
+std::vector<std::string> Upstream::ServersFromCurrent() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  std::vector<std::string> servers;
+  for (std::size_t i = 0; i < servers_.size(); ++i) {
+    servers.push_back(servers_[(current_ + i) % servers_.size()]);
+  }
+  return servers;
+}
+
 std::uint64_t Upstream::failovers() const {
   std::lock_guard<std::mutex> lock(mutex_);
   return failovers_;

@@ -43,6 +43,9 @@ class Upstream {
 
   // The server the next request goes to first.
   std::string current() const;
+  // Every server, current() first, in the order a request tries them (the watch relay
+  // walks them itself, agent/watch_relay.h).
+  std::vector<std::string> ServersFromCurrent() const;
   // Counts the times a request moved on to another server (for tests and logs).
   std::uint64_t failovers() const;
 

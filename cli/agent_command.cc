@@ -185,11 +185,15 @@ int RunAgent(const std::vector<std::string>& args) {
     (*local_agent)->Stop();
     return 1;
   }
+  std::string servers;
+  for (const std::string& server : (*local_agent)->upstream().ServersFromCurrent()) {
+    servers += (servers.empty() ? "" : ", ") + server;
+  }
   std::printf("Roster agent \"%s\" (id %s)\n  HTTP API:  http://127.0.0.1:%d\n"
               "  DNS:       %s\n  servers:   %s\n  data dir:  %s\n",
               options->node_name.c_str(), (*local_agent)->identity().id.c_str(),
-              http_server.port(), dns->banner.c_str(),
-              (*local_agent)->upstream().current().c_str(), options->data_dir.c_str());
+              http_server.port(), dns->banner.c_str(), servers.c_str(),
+              options->data_dir.c_str());
   std::fflush(stdout);
   const int signal_number = WaitForStopSignal();
   LOG(INFO) << "received signal " << signal_number << ", shutting down";

@@ -18,12 +18,14 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <stop_token>
 #include <string>
 #include <vector>
 
 #include "base/status.h"
+#include "http/reply.h"
 #include "store/catalog.h"
 
 namespace roster::http {
@@ -117,8 +119,8 @@ class LocalAgent {
 };
 
 // A request as it came in, to be sent on to a server unchanged (agent processes).
-// HttpServer passes on Authorization, Accept, Cache-Control, Content-Type and every
-// X-Consul-* header.
+// HttpServer passes on Authorization, Accept, Cache-Control, Content-Type, Last-Event-ID
+// and every X-Consul-* header.
 struct ForwardRequest {
   std::string method;
   std::string target;  // path and query, as received (still percent-encoded)
@@ -135,6 +137,8 @@ struct ForwardReply {
   int status = 502;
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers;  // Content-Type, X-Consul-*
+  // A streamed reply (GET /v1/watch relayed): its body comes from here, not `body`.
+  std::shared_ptr<BodyStream> body_stream = nullptr;
 };
 
 class Forwarder {
@@ -142,7 +146,8 @@ class Forwarder {
   virtual ~Forwarder() = default;
   // Sends the request to a server, failing over to another when one cannot be
   // reached; identical blocking GETs in flight share one upstream request (the agent
-  // cache). Unavailable when no server answers.
+  // cache); GET /v1/watch comes back with a body_stream. Unavailable when no server
+  // answers.
   virtual Result<ForwardReply> Forward(const ForwardRequest& request) = 0;
 };
 

@@ -197,6 +197,23 @@ std::string TransportErrorMessage(int status, const HttpOptions& options) {
 void WriteReply(const Reply& reply, httplib::Response& response) {
   response.status = reply.status;
   for (const auto& [name, value] : reply.headers) response.set_header(name, value);
+  if (std::shared_ptr<BodyStream> stream = reply.streamed_body) {
+    // Written chunk by chunk by this worker thread as the pieces come. A client that
+    // hung up is noticed when a write fails, a piece or two later (a watch stream sends
+    // one at least every 10 s); the stream is cancelled however the reply ends.
+    response.set_chunked_content_provider(
+        reply.content_type,
+        [stream](std::size_t, httplib::DataSink& sink) {
+          std::string piece;
+          while (stream->Next(&piece)) {
+            if (!sink.write(piece.data(), piece.size())) return false;
+          }
+          sink.done();
+          return true;
+        },
+        [stream](bool) { stream->Cancel(); });
+    return;
+  }
   if (!reply.content_type.empty()) {
     response.set_content(reply.body, reply.content_type);
   }
@@ -210,11 +227,12 @@ bool EqualsIgnoringCase(std::string_view a, std::string_view b) {
 }
 
 // The request headers a server needs to answer as it would have answered the client:
-// the token, the content negotiation, and Consul's own (X-Consul-Token, -Namespace, ...).
+// the token, the content negotiation, a watch stream's Last-Event-ID, and Consul's own
+// (X-Consul-Token, -Namespace, ...).
 // httplib's pseudo-headers (REMOTE_ADDR, ...) and hop-by-hop headers stay behind.
 std::vector<std::pair<std::string, std::string>> ForwardedHeaders(const httplib::Request& request) {
   static constexpr std::string_view kPassed[] = {"Authorization", "Accept", "Cache-Control",
-                                                 "Content-Type"};
+                                                 "Content-Type", "Last-Event-ID"};
   std::vector<std::pair<std::string, std::string>> headers;
   for (const auto& [name, value] : request.headers) {
     bool passed =
@@ -246,6 +264,7 @@ Reply ReplyFromForward(ForwardReply forwarded) {
     reply.content_type = kTextContentType;
   }
   reply.body = std::move(forwarded.body);
+  reply.streamed_body = std::move(forwarded.body_stream);
   return reply;
 }
 
@@ -496,11 +515,6 @@ Reply HttpServer::Impl::ServeDirect(std::string_view raw_target,
 Reply HttpServer::Impl::Forward(const httplib::Request& request, const std::string& path) {
   if (path == "/") return TextReply(200, "Roster Agent");
   if (!path.starts_with("/v1/")) return TextReply(404, "Unknown path " + path);
-  if (path == "/v1/watch") {
-    return TextReply(501,
-                     "The streaming watch (/v1/watch) is served by Roster servers only, not "
-                     "through an agent: send it to a server's HTTP address");
-  }
   ForwardRequest forward{request.method, request.target, request.body, ForwardedHeaders(request),
                          stop_.get_token()};
   Result<ForwardReply> reply = forwarder_->Forward(forward);

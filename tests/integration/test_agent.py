@@ -3,15 +3,17 @@ through an agent shows up in the catalog and health/service?passing on every ser
 failing HTTP check turns critical and drops out of ?passing; a killed agent's node turns
 critical everywhere and its sessions are released; restarted, its services come back
 without anyone registering them again; when the server an agent talks to is killed, the
-agent fails over and its registrations stay; bad input through an agent is a 400 that
-registers nothing."""
+agent fails over and its registrations stay; a watch stream through an agent resumes on
+another server without a gap; bad input through an agent is a 400 that registers
+nothing."""
 
+import http.client
 import http.server
 import json
 import threading
 import unittest
 
-from cluster import ClusterTestCase, wait_for
+from cluster import TRANSPORT_ERRORS, ClusterTestCase, is_acknowledged, wait_for
 
 SYNC_TIMEOUT_S = 10.0
 # serfHealth turns critical after the failure timeout (10 s) without heartbeats.
@@ -43,6 +45,38 @@ class FlippableHealthEndpoint:
     def close(self):
         self._server.shutdown()
         self._server.server_close()
+
+
+class StreamReader:
+    """GET /v1/watch on a background thread, every line parsed as it comes."""
+
+    def __init__(self, port, path):
+        self._connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        self._connection.request("GET", path)
+        self.response = self._connection.getresponse()
+        self._lock = threading.Lock()
+        self._lines = []
+        self.error = None
+        self._thread = threading.Thread(target=self._read, daemon=True)
+        self._thread.start()
+
+    def _read(self):
+        try:
+            while True:
+                line = self.response.readline()
+                if not line:
+                    return
+                with self._lock:
+                    self._lines.append(json.loads(line))  # a half line would not parse
+        except (ValueError, *TRANSPORT_ERRORS) as error:
+            self.error = error
+
+    def lines(self):
+        with self._lock:
+            return list(self._lines)
+
+    def close(self):
+        self._connection.close()
 
 
 class AgentClusterTest(ClusterTestCase):
@@ -165,6 +199,53 @@ class AgentClusterTest(ClusterTestCase):
         # Reads through the agent keep working too.
         response = a1.request("GET", "/v1/catalog/service/api")
         self.assertEqual(response.status, 200, response.describe())
+
+    def test_watch_stream_through_an_agent_resumes_when_its_server_dies(self):
+        a1 = self.agents[0]  # talks to s1 first
+        start = a1.request("GET", "/v1/kv/watched/", params={"recurse": None}).index
+        stream = StreamReader(a1.http_port, f"/v1/watch?prefix=watched/&index={start}")
+        self.addCleanup(stream.close)
+        self.assertEqual(stream.response.status, 200)
+        self.assertEqual(stream.response.getheader("Content-Type"), "application/x-ndjson")
+
+        def write(key):
+            wait_for(lambda: is_acknowledged(self.servers[1].kv_put(key, key.encode())),
+                     SYNC_TIMEOUT_S * 2, f"the write of {key} acknowledged")
+
+        def streamed_keys():
+            return {line["Key"] for line in stream.lines() if line["Op"] == "set"}
+
+        for number in range(5):
+            write(f"watched/before-{number}")
+        wait_for(lambda: len(streamed_keys()) == 5, SYNC_TIMEOUT_S, "5 keys in the stream")
+        self.servers[0].kill()  # the stream's server, killed mid-stream
+        for number in range(5):
+            write(f"watched/after-{number}")
+        wait_for(lambda: len(streamed_keys()) == 10, SYNC_TIMEOUT_S * 3,
+                 f"10 keys in the stream (error: {stream.error!r})")
+        self.assertIsNone(stream.error)
+        wait_for(lambda: "watch stream resumed on" in a1.log_text(), SYNC_TIMEOUT_S,
+                 f"the agent to log the resume: {a1.log_tail()}")
+
+        # No gap: every key's last write is in the stream, in index order (a line may
+        # come twice across the resume, which the contract allows).
+        entries = self.servers[1].request("GET", "/v1/kv/watched/", params={"recurse": None}).json()
+        events = [(line["Index"], line["Key"]) for line in stream.lines() if line["Op"] == "set"]
+        for entry in entries:
+            self.assertIn((entry["ModifyIndex"], entry["Key"]), events)
+        indexes = [index for index, _ in events]
+        self.assertEqual(indexes, sorted(indexes))
+
+    def test_watch_stream_errors_through_an_agent_are_the_servers(self):
+        a1 = self.agents[0]
+        response = a1.request("GET", "/v1/watch", params={"index": "abc"})
+        self.assertEqual((response.status, response.body), (400, b"Invalid index"))
+        stream = StreamReader(a1.http_port, "/v1/watch?prefix=none/")
+        self.addCleanup(stream.close)
+        self.assertEqual(stream.response.status, 200)
+        # A stream from "now" starts with a progress line at the server's index.
+        wait_for(lambda: stream.lines(), SYNC_TIMEOUT_S, "the first progress line")
+        self.assertEqual(stream.lines()[0]["Op"], "progress")
 
 
 if __name__ == "__main__":

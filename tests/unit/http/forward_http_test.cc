@@ -1,11 +1,14 @@
 // The forwarding mode of HttpServer (an agent process: no Backend): every /v1/ request
 // the agent does not serve goes to the Forwarder as it came, and the server's reply goes
 // back unchanged; the HTTP limits hold as on a server (docs/design/http.md, "Forwarding").
+#include <chrono>
 #include <condition_variable>
 #include <future>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "tests/unit/http/fake_agent.h"
 #include "tests/unit/http/raw_http.h"
@@ -115,13 +118,101 @@ TEST_CASE("no server to forward to: 500 with Consul's text") {
   CHECK(broken->body == "bad reply framing");
 }
 
-TEST_CASE("the streaming watch is refused on an agent with 501, not forwarded") {
+// A body that the test hands out piece by piece, as an agent's watch relay does.
+class HandedBody final : public BodyStream {
+ public:
+  bool Next(std::string* piece) override {
+    std::unique_lock<std::mutex> lock(mutex_);
+    cv_.wait(lock, [this] { return cancelled_ || ended_ || !pieces_.empty(); });
+    if (cancelled_ || pieces_.empty()) return false;
+    *piece = pieces_.front();
+    pieces_.erase(pieces_.begin());
+    return true;
+  }
+  void Cancel() override {
+    std::lock_guard<std::mutex> lock(mutex_);
+    cancelled_ = true;
+    cv_.notify_all();
+  }
+  void Hand(std::string piece) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    pieces_.push_back(std::move(piece));
+    cv_.notify_all();
+  }
+  void End() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    ended_ = true;
+    cv_.notify_all();
+  }
+  bool cancelled() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return cancelled_;
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  std::vector<std::string> pieces_;
+  bool ended_ = false;
+  bool cancelled_ = false;
+};
+
+TEST_CASE("the streaming watch is forwarded, and a streamed reply is written as it comes") {
   AgentTestServer server;
-  auto client = server.Client();
-  auto watch = client.Get("/v1/watch?prefix=app/");
-  CHECK(watch->status == 501);
-  CHECK(watch->body.find("served by Roster servers only") != std::string::npos);
-  CHECK(server.forwarder.requests().empty());
+  auto body = std::make_shared<HandedBody>();
+  ForwardReply streamed{200, "", {{"Content-Type", "application/x-ndjson"}, {"X-Consul-Index", "6"}}};
+  streamed.body_stream = body;
+  server.forwarder.ReplyWith(streamed);
+  body->Hand("{\"Index\":6,\"Op\":\"progress\"}\n");
+
+  const int fd = ConnectLoopback(server.port());
+  REQUIRE(fd >= 0);
+  REQUIRE(SendAll(fd, "GET /v1/watch?prefix=app/&index=5 HTTP/1.1\r\nHost: x\r\n"
+                      "Last-Event-ID: 4\r\n\r\n"));
+  // The first piece arrives while the body is still open: it was not held back.
+  std::string got;
+  REQUIRE(ReadUntil(fd, &got, "progress\"}\n"));
+  CHECK(got.starts_with("HTTP/1.1 200"));
+  CHECK(got.find("Transfer-Encoding: chunked") != std::string::npos);
+  CHECK(got.find("Content-Type: application/x-ndjson") != std::string::npos);
+  CHECK(got.find("X-Consul-Index: 6") != std::string::npos);
+  body->Hand("{\"Index\":7,\"Op\":\"delete\",\"Key\":\"app/a\"}\n");
+  REQUIRE(ReadUntil(fd, &got, "app/a\"}\n"));
+  body->End();
+  REQUIRE(ReadUntil(fd, &got, "\r\n0\r\n\r\n"));  // the last chunk
+  ::close(fd);
+
+  const std::vector<ForwardRequest> requests = server.forwarder.requests();
+  REQUIRE(requests.size() == 1);
+  CHECK(requests[0].target == "/v1/watch?prefix=app/&index=5");
+  bool passed_last_event_id = false;
+  for (const auto& [name, value] : requests[0].headers) {
+    passed_last_event_id = passed_last_event_id || (name == "Last-Event-ID" && value == "4");
+  }
+  CHECK(passed_last_event_id);
+}
+
+TEST_CASE("a client that hangs up cancels the streamed body") {
+  AgentTestServer server;
+  auto body = std::make_shared<HandedBody>();
+  ForwardReply streamed{200, "", {{"Content-Type", "application/x-ndjson"}}};
+  streamed.body_stream = body;
+  server.forwarder.ReplyWith(streamed);
+  const int fd = ConnectLoopback(server.port());
+  REQUIRE(fd >= 0);
+  REQUIRE(SendAll(fd, "GET /v1/watch HTTP/1.1\r\nHost: x\r\n\r\n"));
+  body->Hand("{\"Index\":1,\"Op\":\"progress\"}\n");
+  std::string got;
+  REQUIRE(ReadUntil(fd, &got, "progress\"}\n"));
+  ::close(fd);
+  // A later piece finds the client gone (the first write after the close may still
+  // succeed); the worker stops writing and cancels the body.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (!body->cancelled() && std::chrono::steady_clock::now() < deadline) {
+    body->Hand("{\"Index\":2,\"Op\":\"progress\"}\n");
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));  // polling for the cancel
+  }
+  CHECK(body->cancelled());
 }
 
 TEST_CASE("paths outside /v1/ are answered by the agent itself") {
