@@ -15,9 +15,11 @@ Upstream::~Upstream() { Shutdown(); }
 
 void Upstream::SetServers(std::vector<std::string> servers) {
   CHECK(!servers.empty());
+  std::map<std::string, std::vector<Idle>> closing;  // closed after the lock is let go
   std::lock_guard<std::mutex> lock(mutex_);
   servers_ = std::move(servers);
   current_ = 0;
+  closing.swap(idle_);
 }
 
 std::string Upstream::current() const {
@@ -40,28 +42,53 @@ std::uint64_t Upstream::failovers() const {
 }
 
 void Upstream::Shutdown() {
+  std::map<std::string, std::vector<Idle>> closing;  // closed after the lock is let go
   std::lock_guard<std::mutex> lock(mutex_);
   shut_down_ = true;
   for (client::HttpClient* client : in_flight_) client->Abort();
+  closing.swap(idle_);
+}
+
+std::unique_ptr<client::HttpClient> Upstream::TakeConnection(const std::string& server) {
+  const auto now = std::chrono::steady_clock::now();
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    std::vector<Idle>& idle = idle_[server];
+    // The most recently used first; older ones may have been closed by the server.
+    while (!idle.empty()) {
+      Idle last = std::move(idle.back());
+      idle.pop_back();
+      if (now - last.since < kIdleFor) return std::move(last.client);
+    }
+  }
+  auto client = std::make_unique<client::HttpClient>(server);
+  client->EnableKeepAlive();
+  return client;
 }
 
 Result<client::Response> Upstream::SendTo(const std::string& server,
                                           const client::Request& request,
                                           std::chrono::milliseconds read_timeout,
                                           std::stop_token stop) {
-  client::HttpClient client(server, read_timeout);
+  std::unique_ptr<client::HttpClient> client = TakeConnection(server);
+  client->SetReadTimeout(read_timeout);
   {
     std::lock_guard<std::mutex> lock(mutex_);
     if (shut_down_) return Unavailable("the agent is shutting down");
-    in_flight_.insert(&client);
+    in_flight_.insert(client.get());
   }
   Result<client::Response> response = Unavailable("stopped");
   {
-    std::stop_callback abort_on_stop(stop, [&client] { client.Abort(); });
-    if (!stop.stop_requested()) response = client.Send(request);
+    std::stop_callback abort_on_stop(stop, [&client] { client->Abort(); });
+    if (!stop.stop_requested()) response = client->Send(request);
   }
   std::lock_guard<std::mutex> lock(mutex_);
-  in_flight_.erase(&client);
+  in_flight_.erase(client.get());
+  // Only a connection that answered properly is reused; an aborted or broken one goes.
+  std::vector<Idle>& idle = idle_[server];
+  if (response.ok() && !stop.stop_requested() && !shut_down_ && idle.size() < kIdlePerServerMax) {
+    idle.push_back(Idle{std::move(client), std::chrono::steady_clock::now()});
+  }
   return response;
 }
 

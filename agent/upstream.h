@@ -8,12 +8,21 @@
 // request. Any other answer (200, 4xx, 500 "No cluster leader") is the answer: it came
 // from a live server, and the servers forward among themselves.
 //
+// Connections are kept open between requests: a request takes an idle connection to
+// its server, or opens one, and gives it back after a good reply (at most
+// kIdlePerServerMax idle per server, each for at most kIdleFor, well under a server's
+// 30 s keep-alive timeout). Without that, an application doing a thousand requests a
+// second through its agent cost the agent a thousand connections a second, each left in
+// TIME_WAIT for a minute: more than the ephemeral ports of one host.
+//
 // Thread-safety: every method from any thread; requests run concurrently, each on its
 // own connection.
 #pragma once
 
 #include <chrono>
 #include <cstdint>
+#include <map>
+#include <memory>
 #include <mutex>
 #include <set>
 #include <stop_token>
@@ -27,6 +36,9 @@ namespace roster::agent {
 
 class Upstream {
  public:
+  static constexpr std::size_t kIdlePerServerMax = 8;
+  static constexpr std::chrono::seconds kIdleFor{10};
+
   // REQUIRES: at least one server ("host:port").
   explicit Upstream(std::vector<std::string> servers);
   ~Upstream();
@@ -53,14 +65,22 @@ class Upstream {
   void Shutdown();
 
  private:
+  struct Idle {
+    std::unique_ptr<client::HttpClient> client;
+    std::chrono::steady_clock::time_point since;
+  };
+
   Result<client::Response> SendTo(const std::string& server, const client::Request& request,
                                   std::chrono::milliseconds read_timeout, std::stop_token stop);
+  // An idle connection to `server` young enough to reuse, or a new one.
+  std::unique_ptr<client::HttpClient> TakeConnection(const std::string& server);
 
   mutable std::mutex mutex_;
   std::vector<std::string> servers_;          // guarded by mutex_
   std::size_t current_ = 0;                   // guarded by mutex_
   std::uint64_t failovers_ = 0;               // guarded by mutex_
   std::set<client::HttpClient*> in_flight_;   // guarded by mutex_
+  std::map<std::string, std::vector<Idle>> idle_;  // guarded by mutex_: by server
   bool shut_down_ = false;                    // guarded by mutex_
 };
 

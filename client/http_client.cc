@@ -64,6 +64,12 @@ Result<Response> HttpClient::Delete(const std::string& path) {
   return impl_->Convert(impl_->client_.Delete(path));
 }
 
+void HttpClient::EnableKeepAlive() { impl_->client_.set_keep_alive(true); }
+
+void HttpClient::SetReadTimeout(std::chrono::milliseconds read_timeout) {
+  impl_->client_.set_read_timeout(read_timeout);
+}
+
 void HttpClient::Abort() { impl_->client_.stop(); }
 
 std::string HttpClient::DefaultAddress(const std::string& flag_value) {

@@ -50,6 +50,13 @@ class HttpClient {
   // Sends `request` with its headers; the Response carries the reply's headers.
   Result<Response> Send(const Request& request);
 
+  // Keeps the connection open between requests (HTTP/1.1 keep-alive) instead of one
+  // connection per request; a connection the server has closed meanwhile is noticed
+  // before the next request and replaced. Off by default.
+  void EnableKeepAlive();
+  // Changes how long the next requests may wait for their replies.
+  void SetReadTimeout(std::chrono::milliseconds read_timeout);
+
   // Makes a request in flight on another thread fail soon (Unavailable), e.g. to stop
   // a thread parked in a blocking query. A request that starts after the call is not
   // affected, so a caller stopping a loop sets its own stop flag first.

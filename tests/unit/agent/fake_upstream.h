@@ -23,6 +23,7 @@ struct Recorded {
   std::string method;
   std::string path;
   std::string body;
+  int remote_port = 0;  // the client's end of the connection it came on
 };
 
 class FakeUpstream {
@@ -30,6 +31,8 @@ class FakeUpstream {
   using Handler = std::function<void(const httplib::Request&, httplib::Response&)>;
 
   FakeUpstream() {
+    // Like a Roster server (10,000), not httplib's 5 requests per connection.
+    server_.set_keep_alive_max_count(10000);
     port_ = server_.bind_to_any_port("127.0.0.1");
     CHECK(port_ > 0);
     thread_ = std::thread([this] { server_.listen_after_bind(); });
@@ -43,6 +46,10 @@ class FakeUpstream {
   // Requests are recorded before the handler runs, so a test that has its reply sees it.
   void Get(const std::string& pattern, Handler handler) { server_.Get(pattern, Recording(handler)); }
   void Put(const std::string& pattern, Handler handler) { server_.Put(pattern, Recording(handler)); }
+  // Closes idle keep-alive connections after this long (httplib's default is 5 s).
+  void SetKeepAliveTimeout(std::chrono::seconds timeout) {
+    server_.set_keep_alive_timeout(timeout.count());
+  }
 
   std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
   int port() const { return port_; }
@@ -63,7 +70,7 @@ class FakeUpstream {
     return [this, handler](const httplib::Request& request, httplib::Response& response) {
       {
         std::lock_guard<std::mutex> lock(mutex_);
-        recorded_.push_back({request.method, request.path, request.body});
+        recorded_.push_back({request.method, request.path, request.body, request.remote_port});
       }
       handler(request, response);
     };

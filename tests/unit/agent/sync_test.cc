@@ -2,6 +2,9 @@
 // blocking queries of the forwarder, and failover between servers.
 #include <atomic>
 #include <condition_variable>
+#include <set>
+#include <thread>
+#include <vector>
 #include <nlohmann/json.hpp>
 
 #include "agent/anti_entropy.h"
@@ -20,6 +23,7 @@ using nlohmann::json;
 using server::testing::TempDir;
 using testing::ClosedPort;
 using testing::FakeUpstream;
+using testing::Recorded;
 
 // A catalog that already holds, for node-a: the servers' serfHealth and consul service,
 // a service the agent no longer knows (old-svc, with a check), a node check the agent
@@ -157,6 +161,57 @@ TEST_CASE("Requests fail over to the next server and stay there", "[agent][failo
   Upstream none({dead});
   Result<client::Response> failed = none.Send(request, std::chrono::seconds(5));
   CHECK(failed.status().code() == StatusCode::kUnavailable);
+}
+
+TEST_CASE("Requests to a server reuse an open connection", "[agent][failover]") {
+  FakeUpstream server;
+  server.Get("/v1/status/leader", [](const httplib::Request&, httplib::Response& r) {
+    r.set_content("\"x\"", "application/json");
+  });
+  server.Get("/v1/broken", [](const httplib::Request&, httplib::Response& r) {
+    r.status = 500;  // still a good reply: the connection stays
+  });
+  Upstream link({server.address()});
+  client::Request leader{"GET", "/v1/status/leader", "", {}};
+  for (int i = 0; i < 20; ++i) REQUIRE(link.Send(leader, std::chrono::seconds(5)).ok());
+  REQUIRE(link.Send({"GET", "/v1/broken", "", {}}, std::chrono::seconds(5)).ok());
+  std::set<int> ports;
+  for (const Recorded& r : server.recorded()) ports.insert(r.remote_port);
+  CHECK(ports.size() == 1);  // one connection for all 21 requests, not one each
+
+  // Concurrent requests each take a connection of their own, and give it back.
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 4; ++i) {
+    threads.emplace_back([&] {
+      for (int j = 0; j < 10; ++j) CHECK(link.Send(leader, std::chrono::seconds(5)).ok());
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  ports.clear();
+  for (const Recorded& r : server.recorded()) ports.insert(r.remote_port);
+  CHECK(ports.size() <= 1 + 4);
+}
+
+TEST_CASE("A connection the server closed while idle is replaced, not failed over",
+          "[agent][failover]") {
+  FakeUpstream server;
+  server.SetKeepAliveTimeout(std::chrono::seconds(1));
+  server.Get("/v1/status/leader", [](const httplib::Request&, httplib::Response& r) {
+    r.set_content("\"x\"", "application/json");
+  });
+  Upstream link({server.address(), "127.0.0.1:" + std::to_string(ClosedPort())});
+  client::Request leader{"GET", "/v1/status/leader", "", {}};
+  REQUIRE(link.Send(leader, std::chrono::seconds(5)).ok());
+  // The fake server closes the idle connection after its 1 s keep-alive timeout.
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  Result<client::Response> again = link.Send(leader, std::chrono::seconds(5));
+  REQUIRE(again.ok());
+  CHECK(again->status == 200);
+  CHECK(link.failovers() == 0);
+  CHECK(link.current() == server.address());
+  const std::vector<Recorded> recorded = server.recorded();
+  REQUIRE(recorded.size() == 2);
+  CHECK(recorded[0].remote_port != recorded[1].remote_port);  // a new connection
 }
 
 TEST_CASE("Identical blocking GETs in flight share one upstream request", "[agent][cache]") {
