@@ -81,12 +81,35 @@ Agent::Agent(AgentOptions options, const Clock& clock, NodeIdentity identity,
       [this](const std::string& id, store::HealthStatus status, const std::string& output) {
         state_->UpdateCheck(id, status, output);
       });
-  state_->set_on_change([this] { RequestSync(false); });
+  state_->set_on_change([this] {
+    {
+      std::lock_guard<std::mutex> lock(changes_mutex_);
+      ++changes_;
+      changes_cv_.notify_all();
+    }
+    RequestSync(false);
+  });
   // Restored checks run again (a TTL check's TTL starts over).
   for (const http::AgentCheck& check : state_->AgentChecks()) runner_->Add(check);
 }
 
 Agent::~Agent() { Stop(); }
+
+std::uint64_t Agent::LocalChanges() {
+  std::lock_guard<std::mutex> lock(changes_mutex_);
+  return changes_;
+}
+
+void Agent::WaitForLocalChange(std::uint64_t seen, std::chrono::steady_clock::time_point deadline,
+                               std::stop_token stop) {
+  // Registered before taking the lock: it runs at once when a stop was requested.
+  std::stop_callback wake_on_stop(stop, [this] {
+    std::lock_guard<std::mutex> inner(changes_mutex_);
+    changes_cv_.notify_all();
+  });
+  std::unique_lock<std::mutex> lock(changes_mutex_);
+  changes_cv_.wait_until(lock, deadline, [&] { return changes_ > seen || stop.stop_requested(); });
+}
 
 void Agent::Start() {
   if (started_.exchange(true)) return;

@@ -18,7 +18,9 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
+#include <stop_token>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -98,6 +100,9 @@ class Agent final : public http::LocalAgent {
                                const std::string& reason) override;
   Result<std::vector<http::AgentMember>> Members() override;
   Status Leave() override;
+  std::uint64_t LocalChanges() override;
+  void WaitForLocalChange(std::uint64_t seen, std::chrono::steady_clock::time_point deadline,
+                          std::stop_token stop) override;
 
  private:
   Agent(AgentOptions options, const Clock& clock, NodeIdentity identity,
@@ -122,6 +127,10 @@ class Agent final : public http::LocalAgent {
   std::unique_ptr<CheckRunner> runner_;
 
   std::mutex registration_mutex_;  // one registration at a time, so checks follow services
+
+  std::mutex changes_mutex_;
+  std::condition_variable changes_cv_;
+  std::uint64_t changes_ = 0;  // guarded by changes_mutex_: LocalChanges()
 
   std::mutex loop_mutex_;
   std::condition_variable loop_wake_;

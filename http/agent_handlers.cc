@@ -3,6 +3,7 @@
 // the LocalAgent. A request refused here never reaches the agent.
 #include "http/agent_handlers.h"
 
+#include <chrono>
 #include <cstdio>
 #include <functional>
 #include <optional>
@@ -13,6 +14,9 @@
 
 #include "http/agent_json.h"
 #include "http/agent_params.h"
+#include "http/blocking.h"
+#include "http/handlers.h"
+#include "http/params.h"
 #include "http/result_filter.h"
 #include "store/health.h"
 
@@ -127,22 +131,40 @@ Reply HandleAgentServices(const AgentHandlerContext& context, const ApiRequest& 
   return JsonReply(map, Pretty(request));
 }
 
+// GET /v1/agent/service/:id, with Consul's hash-based blocking: ?hash=<the
+// ContentHash of a reply> waits (up to ?wait, 5 min by default) until the service's
+// content hash differs, as Envoy sidecars and other agent watchers ask.
 Reply HandleAgentService(const AgentHandlerContext& context, const ApiRequest& request) {
   const std::string id = Rest(request, kServicePrefix);
-  for (const store::NodeService& service : context.agent.Services()) {
-    if (service.id != id) continue;
-    Json json = AgentServiceJson(service, context.agent.Info().datacenter);
+  Result<BlockingParams> blocking = ParseBlocking(request.query);
+  if (!blocking.ok()) return StatusReply(blocking.status());
+  const std::string wanted(request.query.Get("hash").value_or(""));
+  const auto deadline =
+      std::chrono::steady_clock::now() +
+      std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+          EffectiveWait(blocking->wait, BlockingLimitsOf(context.options)));
+  while (true) {
+    const std::uint64_t seen = context.agent.LocalChanges();
+    std::optional<store::NodeService> found;
+    for (store::NodeService& service : context.agent.Services()) {
+      if (service.id == id) found = std::move(service);
+    }
+    if (!found.has_value()) return TextReply(404, "unknown service ID: " + id);
+    Json json = AgentServiceJson(*found, context.agent.Info().datacenter);
     // Consul's ContentHash: changes whenever the service does. Roster's is a hash of
     // the JSON without it (std::hash: stable within one build, which is all a client
     // comparing it across requests to one agent needs).
     char hash[17];
     std::snprintf(hash, sizeof(hash), "%016zx", std::hash<std::string>()(json.dump()));
-    json["ContentHash"] = hash;
-    Reply reply = JsonReply(json, Pretty(request));
-    reply.headers.emplace_back("X-Consul-ContentHash", hash);
-    return reply;
+    if (wanted.empty() || wanted != hash || std::chrono::steady_clock::now() >= deadline ||
+        context.stop.stop_requested()) {
+      json["ContentHash"] = hash;
+      Reply reply = JsonReply(json, Pretty(request));
+      reply.headers.emplace_back("X-Consul-ContentHash", hash);
+      return reply;
+    }
+    context.agent.WaitForLocalChange(seen, deadline, context.stop);
   }
-  return TextReply(404, "unknown service ID: " + id);
 }
 
 Reply HandleAgentChecks(const AgentHandlerContext& context, const ApiRequest& request) {

@@ -16,6 +16,7 @@
 // Thread-safety: every method may be called from any HTTP worker thread, concurrently.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -107,6 +108,14 @@ class LocalAgent {
   virtual Status SetNodeMaintenance(bool enable, const std::string& reason) = 0;
   virtual Status SetServiceMaintenance(const std::string& service_id, bool enable,
                                        const std::string& reason) = 0;
+
+  // A count that goes up whenever this node's services or checks change (for
+  // GET /v1/agent/service/:id?hash=, a blocking query on the service's content hash).
+  virtual std::uint64_t LocalChanges() = 0;
+  // Returns once LocalChanges() > seen, at `deadline`, or when `stop` is requested.
+  virtual void WaitForLocalChange(std::uint64_t seen,
+                                  std::chrono::steady_clock::time_point deadline,
+                                  std::stop_token stop) = 0;
 
   // GET /v1/agent/members: the cluster's nodes as the servers see them. Unavailable
   // when no server answers.

@@ -2,6 +2,8 @@
 // endpoint asks of the agent, Consul's shapes, status codes and texts, and that a
 // refused request reaches no agent call.
 #include <nlohmann/json.hpp>
+#include <chrono>
+#include <future>
 #include <string>
 #include <vector>
 
@@ -199,6 +201,43 @@ TEST_CASE("agent/service/:id adds ContentHash, which changes with the service") 
   REQUIRE(Put(client, "/v1/agent/service/register", R"({"ID": "web-1", "Name": "web", "Port": 81})")
               ->status == 200);
   CHECK(JsonOf(client.Get("/v1/agent/service/web-1"))["ContentHash"] != hash);
+}
+
+TEST_CASE("agent/service/:id?hash= blocks until the content hash changes") {
+  AgentTestServer server;
+  auto client = server.Client();
+  RegisterWeb(client);
+  const std::string hash = JsonOf(client.Get("/v1/agent/service/web-1"))["ContentHash"];
+
+  SECTION("a different hash answers at once") {
+    auto other = client.Get("/v1/agent/service/web-1?hash=0000000000000000&wait=5m");
+    REQUIRE(other->status == 200);
+    CHECK(JsonOf(other)["ContentHash"] == hash);
+  }
+  SECTION("the current hash waits for a change of the service") {
+    std::future<httplib::Result> waiting = std::async(std::launch::async, [&] {
+      return server.Client().Get("/v1/agent/service/web-1?hash=" + hash + "&wait=5m");
+    });
+    // A change elsewhere (another service) wakes the query, which goes on waiting.
+    REQUIRE(Put(client, "/v1/agent/service/register", R"({"ID": "db", "Name": "db", "Port": 5432})")
+                ->status == 200);
+    CHECK(waiting.wait_for(std::chrono::milliseconds(200)) == std::future_status::timeout);
+    REQUIRE(Put(client, "/v1/agent/service/register", R"({"ID": "web-1", "Name": "web", "Port": 81})")
+                ->status == 200);
+    httplib::Result changed = waiting.get();
+    REQUIRE(changed->status == 200);
+    CHECK(JsonOf(changed)["Port"] == 81);
+    CHECK(JsonOf(changed)["ContentHash"] != hash);
+  }
+  SECTION("the wait ends with the same content") {
+    auto same = client.Get("/v1/agent/service/web-1?hash=" + hash + "&wait=100ms");
+    REQUIRE(same->status == 200);
+    CHECK(JsonOf(same)["ContentHash"] == hash);
+  }
+  SECTION("a bad wait is a 400; an unknown service a 404 at once") {
+    CHECK(client.Get("/v1/agent/service/web-1?hash=" + hash + "&wait=soon")->status == 400);
+    CHECK(client.Get("/v1/agent/service/nope?hash=" + hash + "&wait=5m")->status == 404);
+  }
 }
 
 TEST_CASE("agent/checks is a map of HealthCheck by id, with the service's tags") {

@@ -10,10 +10,14 @@
 // Thread-safety: every method may be called from any thread.
 #pragma once
 
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <stop_token>
 #include <string>
 #include <utility>
 #include <vector>
@@ -61,6 +65,8 @@ class FakeLocalAgent final : public LocalAgent {
       check.check.service_name = registration.service.service;
       checks_[check.check.check_id] = std::move(check);
     }
+    ++changes_;
+    changes_cv_.notify_all();
     return Status::Ok();
   }
   Status DeregisterService(const std::string& service_id) override {
@@ -72,6 +78,8 @@ class FakeLocalAgent final : public LocalAgent {
     }
     std::erase_if(checks_,
                   [&](const auto& item) { return item.second.check.service_id == service_id; });
+    ++changes_;
+    changes_cv_.notify_all();
     return Status::Ok();
   }
   Status RegisterCheck(AgentCheck check) override {
@@ -132,6 +140,21 @@ class FakeLocalAgent final : public LocalAgent {
     std::lock_guard<std::mutex> lock(mutex_);
     calls_.push_back("Leave");
     return Status::Ok();
+  }
+  // Register and deregister a service count as changes.
+  std::uint64_t LocalChanges() override {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return changes_;
+  }
+  void WaitForLocalChange(std::uint64_t seen, std::chrono::steady_clock::time_point deadline,
+                          std::stop_token stop) override {
+    std::stop_callback wake_on_stop(stop, [this] {
+      std::lock_guard<std::mutex> inner(mutex_);
+      changes_cv_.notify_all();
+    });
+    std::unique_lock<std::mutex> lock(mutex_);
+    changes_cv_.wait_until(lock, deadline,
+                           [&] { return changes_ > seen || stop.stop_requested(); });
   }
 
   // Knobs.
@@ -194,6 +217,8 @@ class FakeLocalAgent final : public LocalAgent {
   }
 
   mutable std::mutex mutex_;
+  std::condition_variable changes_cv_;
+  std::uint64_t changes_ = 0;
   AgentInfo info_{.node_name = "node-a",
                   .node_id = "6f5b3e2a-1d4c-4b7e-9a8f-0c1d2e3f4a5b",
                   .datacenter = "dc1",
