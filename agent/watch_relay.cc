@@ -18,6 +18,7 @@
 #include <nlohmann/json.hpp>
 
 #include "agent/forwarder.h"
+#include "base/ascii.h"
 #include "base/logging.h"
 #include "http/params.h"
 
@@ -31,13 +32,6 @@ constexpr std::chrono::seconds kConnectTimeout{5};
 constexpr std::size_t kErrorBodyBytesMax = 64 * 1024;
 constexpr std::chrono::milliseconds kBackoffMin{100};
 constexpr std::chrono::milliseconds kBackoffMax{2000};
-
-bool EqualsIgnoringCase(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
-         });
-}
 
 std::string HeaderValue(const std::vector<std::pair<std::string, std::string>>& headers,
                         std::string_view name) {

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <utility>
 
+#include "base/ascii.h"
 #include "http/json_decode.h"
 
 namespace roster::http {
@@ -414,17 +415,6 @@ bool MatchesNodeMeta(const store::StringMap& meta, const store::StringMap& filte
 }
 
 namespace {
-
-bool EqualsIgnoringCase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(a[i])) !=
-        std::tolower(static_cast<unsigned char>(b[i]))) {
-      return false;
-    }
-  }
-  return true;
-}
 
 }  // namespace
 

@@ -4,17 +4,12 @@
 #include <array>
 #include <cctype>
 
+#include "base/ascii.h"
+
 namespace roster::http {
 namespace {
 
 constexpr std::string_view kCrlf = "\r\n";
-
-bool EqualsIgnoringCase(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
-         });
-}
 
 bool IsVisible(char c) { return c > 0x20 && c < 0x7f; }
 

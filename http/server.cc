@@ -17,6 +17,7 @@
 #include <thread>
 #include <vector>
 
+#include "base/ascii.h"
 #include "base/check.h"
 #include "base/logging.h"
 #include "http/agent_handlers.h"
@@ -217,13 +218,6 @@ void WriteReply(const Reply& reply, httplib::Response& response) {
   if (!reply.content_type.empty()) {
     response.set_content(reply.body, reply.content_type);
   }
-}
-
-bool EqualsIgnoringCase(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
-         });
 }
 
 // The request headers a server needs to answer as it would have answered the client:
