@@ -301,6 +301,8 @@ void Relay::Run() {
 }  // namespace
 
 bool IsWatchTarget(const std::string& target) {
+  // Every forwarded request asks: decode only what could be the watch path.
+  if (!target.starts_with("/v1/w") && !target.starts_with("/v1/%")) return false;
   Result<http::Target> parsed = http::ParseTarget(target);
   return parsed.ok() && parsed->path == "/v1/watch";
 }

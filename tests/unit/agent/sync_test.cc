@@ -2,6 +2,9 @@
 // blocking queries of the forwarder, and failover between servers.
 #include <atomic>
 #include <condition_variable>
+#include <cstdio>
+#include <fstream>
+#include <sstream>
 #include <set>
 #include <thread>
 #include <vector>
@@ -192,6 +195,23 @@ TEST_CASE("Requests to a server reuse an open connection", "[agent][failover]") 
   CHECK(ports.size() <= 1 + 4);
 }
 
+// Whether a loopback connection to `port` has been closed by that end and not yet by
+// this one (TCP state CLOSE_WAIT in /proc/net/tcp).
+bool HasClosedByPeer(int port) {
+  std::ifstream table("/proc/net/tcp");
+  std::string line;
+  std::getline(table, line);  // the header
+  char wanted[8];
+  std::snprintf(wanted, sizeof(wanted), ":%04X", port);
+  while (std::getline(table, line)) {
+    std::istringstream fields(line);
+    std::string slot, local, remote, state;
+    fields >> slot >> local >> remote >> state;
+    if (remote.ends_with(wanted) && state == "08") return true;
+  }
+  return false;
+}
+
 TEST_CASE("A connection the server closed while idle is replaced, not failed over",
           "[agent][failover]") {
   FakeUpstream server;
@@ -202,8 +222,13 @@ TEST_CASE("A connection the server closed while idle is replaced, not failed ove
   Upstream link({server.address(), "127.0.0.1:" + std::to_string(ClosedPort())});
   client::Request leader{"GET", "/v1/status/leader", "", {}};
   REQUIRE(link.Send(leader, std::chrono::seconds(5)).ok());
-  // The fake server closes the idle connection after its 1 s keep-alive timeout.
-  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  // The fake server closes the idle connection after its 1 s keep-alive timeout: the
+  // agent's end of it then sits in CLOSE_WAIT, unread, in the idle pool.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (!HasClosedByPeer(server.port()) && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));  // polling /proc/net/tcp
+  }
+  REQUIRE(HasClosedByPeer(server.port()));
   Result<client::Response> again = link.Send(leader, std::chrono::seconds(5));
   REQUIRE(again.ok());
   CHECK(again->status == 200);
