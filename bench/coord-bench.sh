@@ -8,7 +8,9 @@
 #     the servers: release acknowledged -> next holder's acquire acknowledged;
 #   - fanout: 1000 stream watchers (GET /v1/watch) and 1000 blocking-query watchers
 #     (GET /v1/kv/P?recurse&index=N) on one prefix, spread over the servers, 50 rounds
-#     of one PUT to the leader: acknowledged -> last watcher notified.
+#     of one PUT to the leader: acknowledged -> last watcher notified, both as the bench
+#     read them ("ack -> seen") and by the kernel's receive timestamps ("ack -> arrived",
+#     without the bench's own backlog of 2,000 sockets to read);
 # and prints the figures, the load average, the servers' warnings and any problem.
 # The load generator shares the machine's cores with the servers.
 #
@@ -110,13 +112,20 @@ check_alive() {
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 STARTED_AT=$SECONDS
 declare -a COMMANDS=()
+# "total steal" CPU ticks of the machine so far (/proc/stat).
+cpu_total_steal() { awk '/^cpu / { t = 0; for (i = 2; i <= NF; i++) t += $i; print t, $9; exit }' /proc/stat; }
+
 run() {  # label, command...
-  local label=$1
+  local label=$1 steal0
   shift
   COMMANDS+=("$*")
   say "$label: $*"
   echo
+  steal0=$(cpu_total_steal)
   "$@" || PROBLEMS+=("$label: coord_bench exited with status $? (see its output above)")
+  # A vCPU the host takes away stalls whatever runs on it: servers and watchers alike.
+  echo "$steal0 $(cpu_total_steal)" |
+    awk -v label="$label" '{ t = $3 - $1; printf "  CPU steal during %s: %.1f %%\n", label, (t > 0 ? 100 * ($4 - $2) / t : 0) }'
   check_alive "$label"
 }
 

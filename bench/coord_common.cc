@@ -1,8 +1,15 @@
 #include "bench/coord_common.h"
 
+#include <sys/socket.h>
+#include <sys/uio.h>
+
 #include <algorithm>
+#include <atomic>
+#include <cerrno>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
+#include <ctime>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -138,6 +145,46 @@ std::string LoadAverage() {
   std::string one, five, fifteen;
   if (!(in >> one >> five >> fifteen)) return "n/a";
   return one + " " + five + " " + fifteen;
+}
+
+bool EnableArrivalTimes(int fd) {
+  int yes = 1;
+  return setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &yes, sizeof(yes)) == 0;
+}
+
+namespace {
+std::atomic<std::uint64_t> reads_without_arrival_time{0};
+}  // namespace
+
+std::uint64_t ReadsWithoutArrivalTime() { return reads_without_arrival_time.load(); }
+
+ssize_t ReadWithArrival(int fd, char* buffer, std::size_t size, Clock::time_point* arrived) {
+  iovec io{buffer, size};
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(timespec))];
+  msghdr message{};
+  message.msg_iov = &io;
+  message.msg_iovlen = 1;
+  message.msg_control = control;
+  message.msg_controllen = sizeof(control);
+  const ssize_t got = recvmsg(fd, &message, 0);
+  if (got <= 0) return got;
+  // Both clocks read together: the kernel's stamp is CLOCK_REALTIME, Clock is not.
+  const Clock::time_point now = Clock::now();
+  *arrived = now;
+  bool stamped = false;
+  for (cmsghdr* c = CMSG_FIRSTHDR(&message); c != nullptr; c = CMSG_NXTHDR(&message, c)) {
+    if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_TIMESTAMPNS) continue;
+    stamped = true;
+    timespec stamp{};
+    std::memcpy(&stamp, CMSG_DATA(c), sizeof(stamp));
+    timespec real{};
+    clock_gettime(CLOCK_REALTIME, &real);
+    const auto waited = std::chrono::seconds(real.tv_sec - stamp.tv_sec) +
+                        std::chrono::nanoseconds(real.tv_nsec - stamp.tv_nsec);
+    if (waited.count() >= 0) *arrived = now - std::chrono::duration_cast<Clock::duration>(waited);
+  }
+  if (!stamped) reads_without_arrival_time.fetch_add(1, std::memory_order_relaxed);
+  return got;
 }
 
 }  // namespace roster::bench

@@ -4,8 +4,11 @@
 // Used from the bench's main thread only, except Summary, which is a plain value.
 #pragma once
 
+#include <sys/types.h>
+
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
@@ -66,5 +69,18 @@ std::string FormatSummary(const Summary& summary);
 
 // The load average line of /proc/loadavg (first three fields), or "n/a".
 std::string LoadAverage();
+
+// Arrival times: when the kernel queued received bytes on a socket, as opposed to when
+// the bench's thread got round to reading them. With thousands of watchers in one
+// process on the same cores as the servers, the two differ by the bench's own backlog.
+//
+// Asks the kernel to timestamp what `fd` receives (SO_TIMESTAMPNS). False if it refuses.
+bool EnableArrivalTimes(int fd);
+// read() that also says when the bytes arrived: the kernel's timestamp of the last
+// segment read, moved onto Clock (what Clock::now() would have read then), or
+// Clock::now() when the socket has no timestamp.
+ssize_t ReadWithArrival(int fd, char* buffer, std::size_t size, Clock::time_point* arrived);
+// How many reads by ReadWithArrival found no kernel timestamp (and used Clock::now()).
+std::uint64_t ReadsWithoutArrivalTime();
 
 }  // namespace roster::bench

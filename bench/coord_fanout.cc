@@ -9,8 +9,22 @@
 // A watcher's latency is the time it read the line or reply carrying the index minus
 // the ack; a round's fan-out latency is the last watcher's. Rounds are spaced so that
 // blocking watchers have re-armed before the next write.
+//
+// Each latency is reported twice: as read by the bench's threads ("ack -> seen"), and
+// from the kernel's receive timestamps of the ack and of the notification ("ack ->
+// arrived"). The second leaves out the bench's own backlog: one process reading 2,000
+// sockets on the cores the servers use reads the last notification well after it
+// arrived, which real watchers, each in its own process on its own host, would not.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <map>
 #include <string>
 #include <thread>
@@ -19,6 +33,7 @@
 #include <nlohmann/json.hpp>
 
 #include "bench/coord_modes.h"
+#include "bench/http_response_reader.h"
 #include "bench/watcher_pool.h"
 #include "client/http_client.h"
 
@@ -96,6 +111,103 @@ Result<FanoutOptions> ParseFanoutOptions(const Args& args) {
   return options;
 }
 
+// The writer's keep-alive connection to the leader: plain blocking HTTP/1.1 rather than
+// client::HttpClient, so that the kernel timestamps the acknowledgement's arrival as it
+// does the watchers' notifications.
+class Writer {
+ public:
+  struct Reply {
+    int status = 0;
+    std::string body;
+    Clock::time_point read_at;  // when the bench read the reply's last bytes
+    Clock::time_point arrived;  // when those bytes reached the socket
+  };
+
+  explicit Writer(Server server) : server_(std::move(server)) {}
+  ~Writer() { Disconnect(); }
+  Writer(const Writer&) = delete;
+  Writer& operator=(const Writer&) = delete;
+
+  Result<Reply> Put(const std::string& key, const std::string& value) {
+    if (fd_ < 0) {
+      if (Status connected = Connect(); !connected.ok()) return connected;
+    }
+    const std::string request =
+        "PUT /v1/kv/" + key + " HTTP/1.1\r\nHost: " + server_.address() +
+        "\r\nUser-Agent: coord-bench\r\nContent-Length: " + std::to_string(value.size()) +
+        "\r\n\r\n" + value;
+    for (std::size_t sent = 0; sent < request.size();) {
+      const ssize_t n = ::send(fd_, request.data() + sent, request.size() - sent, MSG_NOSIGNAL);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) return Fail("send");
+      sent += static_cast<std::size_t>(n);
+    }
+    Collector collector;
+    char buffer[16 * 1024];
+    while (!collector.complete) {
+      Clock::time_point arrived;
+      const ssize_t got = ReadWithArrival(fd_, buffer, sizeof(buffer), &arrived);
+      if (got < 0 && errno == EINTR) continue;
+      if (got <= 0) return Fail(got == 0 ? "the leader closed the connection" : "read");
+      collector.reply.read_at = Clock::now();
+      collector.reply.arrived = arrived;
+      if (Status fed =
+              reader_.Feed(std::string_view(buffer, static_cast<std::size_t>(got)), collector);
+          !fed.ok()) {
+        Disconnect();
+        return fed;
+      }
+    }
+    if (collector.close) Disconnect();
+    return collector.reply;
+  }
+
+ private:
+  struct Collector final : ResponseReader::Handler {
+    void OnHead(const ResponseHead& head) override {
+      reply.status = head.status;
+      close = head.close;
+    }
+    void OnBody(std::string_view bytes) override { reply.body.append(bytes); }
+    void OnComplete() override { complete = true; }
+    Reply reply;
+    bool close = false;
+    bool complete = false;
+  };
+
+  Status Connect() {
+    sockaddr_in to{};
+    to.sin_family = AF_INET;
+    to.sin_port = htons(static_cast<std::uint16_t>(server_.port));
+    if (inet_pton(AF_INET, server_.host.c_str(), &to.sin_addr) != 1) {
+      return InvalidArgument("leader host " + server_.host + " is not an IPv4 address");
+    }
+    fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd_ < 0) return Fail("socket");
+    int yes = 1;
+    setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &yes, sizeof(yes));
+    EnableArrivalTimes(fd_);
+    if (connect(fd_, reinterpret_cast<sockaddr*>(&to), sizeof(to)) != 0) return Fail("connect");
+    reader_ = ResponseReader();
+    return Status::Ok();
+  }
+
+  Status Fail(const std::string& what) {
+    const std::string message = what + " (" + server_.address() + "): " + std::strerror(errno);
+    Disconnect();
+    return Unavailable(message);
+  }
+
+  void Disconnect() {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
+  }
+
+  const Server server_;
+  int fd_ = -1;
+  ResponseReader reader_;
+};
+
 // The write of one round, and what the watchers made of it.
 struct Round {
   std::uint64_t index = 0;
@@ -105,6 +217,8 @@ struct Round {
   double sent_to_last_ms = 0;
   // Per watcher kind: each watcher's latency (ack -> seen), and how many missed it.
   std::map<WatcherKind, std::vector<double>> latencies_ms;
+  // Per watcher kind: the last watcher's latency in kernel arrival times (ack -> arrived).
+  std::map<WatcherKind, double> last_arrived_ms;
   std::map<WatcherKind, int> missed;
   std::map<std::size_t, double> last_by_server_ms;
 };
@@ -113,14 +227,20 @@ const char* KindName(WatcherKind kind) {
   return kind == WatcherKind::kStream ? "stream" : "blocking";
 }
 
+// When a round's write was acknowledged: read by the bench, and arrived at its socket.
+struct Ack {
+  Clock::time_point read_at;
+  Clock::time_point arrived;
+};
+
 // PUTs the round's key to the leader; returns the index it was written at.
-Result<std::uint64_t> Write(client::HttpClient& leader, const std::string& key, int round,
-                            Clock::time_point* acked_at, double* put_ms) {
+Result<std::uint64_t> Write(Writer& writer, client::HttpClient& leader, const std::string& key,
+                            int round, Ack* ack, double* put_ms) {
   const Clock::time_point sent = Clock::now();
-  Result<client::Response> put = leader.Put("/v1/kv/" + key, "round " + std::to_string(round));
-  *acked_at = Clock::now();
-  *put_ms = MillisecondsBetween(sent, *acked_at);
+  Result<Writer::Reply> put = writer.Put(key, "round " + std::to_string(round));
   if (!put.ok()) return put.status();
+  *ack = Ack{put->read_at, put->arrived};
+  *put_ms = MillisecondsBetween(sent, ack->read_at);
   if (put->status != 200 || !put->body.starts_with("true")) {
     return Unavailable("PUT " + key + ": HTTP " + std::to_string(put->status) + " " + put->body);
   }
@@ -135,8 +255,7 @@ Result<std::uint64_t> Write(client::HttpClient& leader, const std::string& key, 
   return entries[0]["ModifyIndex"].get<std::uint64_t>();
 }
 
-Round Measure(const std::vector<WatcherState>& watchers, std::uint64_t index,
-              Clock::time_point acked_at) {
+Round Measure(const std::vector<WatcherState>& watchers, std::uint64_t index, const Ack& ack) {
   Round round;
   round.index = index;
   for (const WatcherState& watcher : watchers) {
@@ -145,8 +264,10 @@ Round Measure(const std::vector<WatcherState>& watchers, std::uint64_t index,
       ++round.missed[watcher.spec.kind];
       continue;
     }
-    const double ms = MillisecondsBetween(acked_at, watcher.seen_at);
+    const double ms = MillisecondsBetween(ack.read_at, watcher.seen_at);
     round.latencies_ms[watcher.spec.kind].push_back(ms);
+    double& arrived = round.last_arrived_ms.try_emplace(watcher.spec.kind, -1e9).first->second;
+    arrived = std::max(arrived, MillisecondsBetween(ack.arrived, watcher.arrived_at));
     double& last = round.last_by_server_ms[watcher.spec.server];
     last = std::max(last, ms);
     round.sent_to_last_ms = std::max(round.sent_to_last_ms, ms);
@@ -167,8 +288,8 @@ void ReportFailures(const std::vector<WatcherState>& watchers) {
 
 void Report(const FanoutOptions& options, const std::vector<Round>& rounds,
             const std::vector<WatcherState>& watchers) {
-  std::map<WatcherKind, std::vector<double>> last_ms, every_ms;
-  std::vector<double> last_combined_ms, put_ms, sent_to_last_ms;
+  std::map<WatcherKind, std::vector<double>> last_ms, every_ms, last_arrived_ms;
+  std::vector<double> last_combined_ms, arrived_combined_ms, put_ms, sent_to_last_ms;
   std::map<std::size_t, std::vector<double>> last_by_server_ms;
   std::map<WatcherKind, int> missed, seen_min;
   for (const Round& round : rounds) {
@@ -179,6 +300,12 @@ void Report(const FanoutOptions& options, const std::vector<Round>& rounds,
       combined = std::max(combined, last);
       every_ms[kind].insert(every_ms[kind].end(), samples.begin(), samples.end());
     }
+    double arrived_combined = -1e9;
+    for (const auto& [kind, ms] : round.last_arrived_ms) {
+      last_arrived_ms[kind].push_back(ms);
+      arrived_combined = std::max(arrived_combined, ms);
+    }
+    if (!round.last_arrived_ms.empty()) arrived_combined_ms.push_back(arrived_combined);
     for (const auto& [kind, count] : round.missed) missed[kind] += count;
     last_combined_ms.push_back(combined);
     put_ms.push_back(round.put_ms);
@@ -200,10 +327,19 @@ void Report(const FanoutOptions& options, const std::vector<Round>& rounds,
                 FormatSummary(Summarize(last_ms[kind])).c_str());
     std::printf("  %-8s every watcher (ack -> seen): %s; missed %d\n", KindName(kind),
                 FormatSummary(Summarize(every_ms[kind])).c_str(), missed[kind]);
+    std::printf("  %-8s last watcher (ack -> arrived, kernel times): %s\n", KindName(kind),
+                FormatSummary(Summarize(last_arrived_ms[kind])).c_str());
   }
   const Summary combined = Summarize(last_combined_ms);
+  const Summary arrived = Summarize(arrived_combined_ms);
   const Summary from_sent = Summarize(sent_to_last_ms);
   std::printf("  combined last watcher (ack -> seen):  %s\n", FormatSummary(combined).c_str());
+  std::printf("  combined last watcher (ack -> arrived, kernel times): %s\n",
+              FormatSummary(arrived).c_str());
+  if (const std::uint64_t unstamped = ReadsWithoutArrivalTime(); unstamped > 0) {
+    std::printf("  (%llu reads had no kernel timestamp; their arrival is when they were read)\n",
+                static_cast<unsigned long long>(unstamped));
+  }
   std::printf("  combined last watcher (sent -> seen): %s\n", FormatSummary(from_sent).c_str());
   for (const auto& [server, samples] : last_by_server_ms) {
     std::printf("  last watcher on %s%s: %s\n", options.servers[server].address().c_str(),
@@ -212,14 +348,17 @@ void Report(const FanoutOptions& options, const std::vector<Round>& rounds,
   }
   const Summary stream = Summarize(last_ms[WatcherKind::kStream]);
   const Summary blocking = Summarize(last_ms[WatcherKind::kBlocking]);
-  std::printf("FANOUT stream=%d blocking=%d spread=%d rounds=%zu failed=%d "
-              "stream_p50_ms=%.2f stream_p99_ms=%.2f blocking_p50_ms=%.2f blocking_p99_ms=%.2f "
-              "combined_p50_ms=%.2f combined_p99_ms=%.2f combined_max_ms=%.2f "
-              "sent_p50_ms=%.2f sent_p99_ms=%.2f put_p50_ms=%.2f missed=%d load=\"%s\"\n",
-              options.stream_watchers, options.blocking_watchers, options.spread ? 1 : 0,
-              rounds.size(), failed, stream.p50_ms, stream.p99_ms, blocking.p50_ms,
-              blocking.p99_ms, combined.p50_ms, combined.p99_ms, combined.max_ms,
-              from_sent.p50_ms, from_sent.p99_ms, Summarize(put_ms).p50_ms, missed[WatcherKind::kStream] + missed[WatcherKind::kBlocking], LoadAverage().c_str());
+  std::printf(
+      "FANOUT stream=%d blocking=%d spread=%d rounds=%zu failed=%d "
+      "stream_p50_ms=%.2f stream_p99_ms=%.2f blocking_p50_ms=%.2f blocking_p99_ms=%.2f "
+      "combined_p50_ms=%.2f combined_p99_ms=%.2f combined_max_ms=%.2f "
+      "arrived_p50_ms=%.2f arrived_p99_ms=%.2f arrived_max_ms=%.2f "
+      "sent_p50_ms=%.2f sent_p99_ms=%.2f put_p50_ms=%.2f missed=%d load=\"%s\"\n",
+      options.stream_watchers, options.blocking_watchers, options.spread ? 1 : 0, rounds.size(),
+      failed, stream.p50_ms, stream.p99_ms, blocking.p50_ms, blocking.p99_ms, combined.p50_ms,
+      combined.p99_ms, combined.max_ms, arrived.p50_ms, arrived.p99_ms, arrived.max_ms,
+      from_sent.p50_ms, from_sent.p99_ms, Summarize(put_ms).p50_ms,
+      missed[WatcherKind::kStream] + missed[WatcherKind::kBlocking], LoadAverage().c_str());
 }
 
 void AddWatchers(const FanoutOptions& options, WatcherPool& pool) {
@@ -257,13 +396,14 @@ int RunFanout(const Args& args) {
   }
   options.leader = *leader;
   if (!options.server_given) options.server = options.leader;
-  client::HttpClient writer(options.servers[options.leader].address(), std::chrono::seconds(30));
+  Writer writer(options.servers[options.leader]);
+  client::HttpClient reader(options.servers[options.leader].address(), std::chrono::seconds(30));
   const std::string key = options.pool.prefix + "key";
 
   // The key exists before anyone watches, so blocking watchers start from a 200.
-  Clock::time_point acked_at;
+  Ack ack;
   double put_ms = 0;
-  Result<std::uint64_t> first = Write(writer, key, 0, &acked_at, &put_ms);
+  Result<std::uint64_t> first = Write(writer, reader, key, 0, &ack, &put_ms);
   if (!first.ok()) {
     std::fprintf(stderr, "coord_bench fanout: first write: %s\n", first.status().message().c_str());
     return 1;
@@ -287,14 +427,14 @@ int RunFanout(const Args& args) {
   std::vector<Round> rounds;
   for (int r = 1; r <= options.rounds; ++r) {
     std::this_thread::sleep_for(std::chrono::milliseconds(options.interval_ms));
-    Result<std::uint64_t> index = Write(writer, key, r, &acked_at, &put_ms);
+    Result<std::uint64_t> index = Write(writer, reader, key, r, &ack, &put_ms);
     if (!index.ok()) {
       std::fprintf(stderr, "fanout: round %d: %s\n", r, index.status().message().c_str());
       return 1;
     }
     const bool all = pool.WaitForIndex(
-        *index, acked_at + std::chrono::milliseconds(options.round_timeout_ms));
-    Round round = Measure(pool.Snapshot(), *index, acked_at);
+        *index, ack.read_at + std::chrono::milliseconds(options.round_timeout_ms));
+    Round round = Measure(pool.Snapshot(), *index, ack);
     round.put_ms = put_ms;
     round.sent_to_last_ms += put_ms;
     if (!all) std::fprintf(stderr, "fanout: round %d: not every watcher saw index %llu\n", r,

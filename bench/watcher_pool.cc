@@ -119,7 +119,7 @@ class WatcherPool::Loop {
       if (head.close) {
         reopen = true;
       } else {
-        loop.Send(*this, loop.Request(*this));
+        loop.Rearm(*this);
       }
     }
     void OnStreamLine(std::string_view text) {
@@ -147,6 +147,7 @@ class WatcherPool::Loop {
     bool reopen = false;  // the server said Connection: close; open a new one
     bool watching_out = false;  // EPOLLOUT is in the epoll interest set
     Clock::time_point read_at{};
+    Clock::time_point arrived_at{};  // of the bytes read last
   };
 
   void Run() {
@@ -163,6 +164,7 @@ class WatcherPool::Loop {
         Connection& connection = *connections_[events[i].data.u64];
         if (connection.fd >= 0) OnEvent(connection, events[i].events);
       }
+      SendRearms();
       OpenMore();
     }
   }
@@ -189,6 +191,7 @@ class WatcherPool::Loop {
     if (c.fd < 0) return Close(c, Errno("socket (raise ulimit -n?)"));
     int yes = 1;
     setsockopt(c.fd, IPPROTO_TCP, TCP_NODELAY, &yes, sizeof(yes));
+    EnableArrivalTimes(c.fd);
     if (!c.spec.source_ip.empty()) {
       // Many source addresses so that no server sees more than its per-IP limit of
       // connections from one client; the port is picked at connect(), per destination.
@@ -227,9 +230,20 @@ class WatcherPool::Loop {
            "\r\nUser-Agent: coord-bench\r\n\r\n";
   }
 
-  void Send(Connection& c, std::string request) {
-    c.out += request;
-    Flush(c);
+  // A blocking watcher's next request waits until every reply epoll reported at once
+  // has been read: as if each watcher were a process of its own, none reads its reply
+  // after another watcher's re-arm (a send on loopback also runs the server's receive
+  // path, so re-arming in between would add the others' work to the later replies).
+  void Rearm(Connection& c) { rearms_.push_back(c.slot); }
+
+  void SendRearms() {
+    for (const std::size_t slot : rearms_) {
+      Connection& c = *connections_[slot];
+      if (c.fd < 0) continue;
+      c.out += Request(c);
+      Flush(c);
+    }
+    rearms_.clear();
   }
 
   void OnEvent(Connection& c, std::uint32_t events) {
@@ -271,7 +285,8 @@ class WatcherPool::Loop {
   void ReadAll(Connection& c) {
     char buffer[64 * 1024];
     while (c.fd >= 0) {
-      const ssize_t got = ::read(c.fd, buffer, sizeof(buffer));
+      Clock::time_point arrived;
+      const ssize_t got = ReadWithArrival(c.fd, buffer, sizeof(buffer), &arrived);
       if (got < 0) {
         if (errno == EINTR) continue;
         if (errno != EAGAIN) Close(c, Errno("read"));
@@ -282,6 +297,7 @@ class WatcherPool::Loop {
         if (c.failure.empty()) c.failure = "the server closed the connection";
       } else {
         c.read_at = Clock::now();
+        c.arrived_at = arrived;
         const Status fed = c.reader.Feed(std::string_view(buffer, static_cast<std::size_t>(got)), c);
         if (!fed.ok() && c.failure.empty()) c.failure = "bad reply: " + fed.message();
       }
@@ -304,7 +320,7 @@ class WatcherPool::Loop {
       c.answered = true;
       --opening_;
     }
-    pool_.Seen(c.id, index, c.read_at);
+    pool_.Seen(c.id, index, c.read_at, c.arrived_at);
   }
 
   void Close(Connection& c, const std::string& error) {
@@ -325,6 +341,7 @@ class WatcherPool::Loop {
   int epoll_fd_ = -1;
   int stop_fd_ = -1;
   std::vector<std::unique_ptr<Connection>> connections_;
+  std::vector<std::size_t> rearms_;  // slots whose next request SendRearms sends
   std::size_t next_to_open_ = 0;
   std::size_t opening_ = 0;  // opened, not yet answered nor failed
   std::thread thread_;
@@ -370,7 +387,8 @@ std::vector<WatcherState> WatcherPool::Snapshot() const {
   return states_;
 }
 
-void WatcherPool::Seen(std::size_t id, std::uint64_t index, Clock::time_point at) {
+void WatcherPool::Seen(std::size_t id, std::uint64_t index, Clock::time_point at,
+                       Clock::time_point arrived) {
   std::lock_guard<std::mutex> lock(mutex_);
   WatcherState& state = states_[id];
   ++state.replies;
@@ -378,6 +396,7 @@ void WatcherPool::Seen(std::size_t id, std::uint64_t index, Clock::time_point at
   const bool was_settled = SettledLocked(state);
   state.seen_index = index;
   state.seen_at = at;
+  state.arrived_at = arrived;
   if (!was_settled && SettledLocked(state) && ++settled_ == states_.size()) {
     settled_cv_.notify_all();
   }

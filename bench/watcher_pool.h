@@ -3,8 +3,9 @@
 //  - a stream watcher reads GET /v1/watch?prefix=P (NDJSON, docs/api.md) line by line;
 //  - a blocking watcher does what a Consul client's watch does: GET /v1/kv/P?recurse
 //    once, then again with ?index=<X-Consul-Index of the last reply>&wait=..., forever.
-// Every watcher records the highest index it has seen and when it first saw it (the
-// clock read right after the read() that completed the line or reply).
+// Every watcher records the highest index it has seen, when it first saw it (the clock
+// read right after the read() that completed the line or reply) and when those bytes
+// arrived (the kernel's receive timestamp, EnableArrivalTimes in coord_common.h).
 //
 // The connections are non-blocking and driven by a few epoll loop threads (not a thread
 // per watcher). A loop opens a limited number of connections at a time, so a server
@@ -50,6 +51,7 @@ struct WatcherState {
   WatcherSpec spec;
   std::uint64_t seen_index = 0;  // 0 until the first reply or line
   Clock::time_point seen_at{};   // when seen_index was first seen
+  Clock::time_point arrived_at{};  // when the bytes that showed it reached the socket
   std::uint64_t replies = 0;     // blocking: replies read; stream: lines read
   bool failed = false;
   std::string error;
@@ -79,7 +81,7 @@ class WatcherPool {
   friend class Loop;
 
   // Called by the loops.
-  void Seen(std::size_t id, std::uint64_t index, Clock::time_point at);
+  void Seen(std::size_t id, std::uint64_t index, Clock::time_point at, Clock::time_point arrived);
   void CountReply(std::size_t id);
   void Fail(std::size_t id, std::string error);
   // REQUIRES: mutex_ held.
