@@ -59,9 +59,10 @@ Status LocalState::Restore() {
 }
 
 Status LocalState::PutService(const store::NodeService& service,
-                              const std::vector<http::AgentCheck>& checks) {
+                              std::vector<http::AgentCheck> checks) {
   {
     std::lock_guard<std::mutex> lock(mutex_);
+    for (http::AgentCheck& check : checks) CarryOverStatusLocked(check);
     RETURN_IF_ERROR(db_->PutService(service));
     for (const http::AgentCheck& check : checks) RETURN_IF_ERROR(db_->PutCheck(check));
     services_[service.id] = ServiceEntry{service, false, next_version_++};
@@ -91,9 +92,10 @@ Result<std::vector<std::string>> LocalState::RemoveService(const std::string& se
   return removed;
 }
 
-Status LocalState::PutCheck(const http::AgentCheck& check) {
+Status LocalState::PutCheck(http::AgentCheck check) {
   {
     std::lock_guard<std::mutex> lock(mutex_);
+    CarryOverStatusLocked(check);
     RETURN_IF_ERROR(db_->PutCheck(check));
     AddCheckLocked(check);
   }
@@ -101,10 +103,22 @@ Status LocalState::PutCheck(const http::AgentCheck& check) {
   return Status::Ok();
 }
 
+void LocalState::CarryOverStatusLocked(http::AgentCheck& check) const {
+  auto existing = checks_.find(check.check.check_id);
+  if (existing == checks_.end()) return;
+  check.check.status = existing->second.check.check.status;
+  check.check.output = existing->second.check.check.output;
+}
+
 void LocalState::AddCheckLocked(const http::AgentCheck& check) {
   CheckEntry entry{check, false, next_version_++, 0, -1};
   if (check.check.status == store::HealthStatus::kCritical) {
-    entry.critical_since_ms = clock_.NowMs();
+    // A check registered again while critical has been critical since then, so
+    // re-registering does not put off DeregisterCriticalServiceAfter.
+    auto existing = checks_.find(check.check.check_id);
+    entry.critical_since_ms = existing != checks_.end() && existing->second.critical_since_ms >= 0
+                                  ? existing->second.critical_since_ms
+                                  : clock_.NowMs();
   }
   checks_[check.check.check_id] = std::move(entry);
   delete_checks_.erase(check.check.check_id);

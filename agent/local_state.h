@@ -54,11 +54,13 @@ class LocalState {
   // Registration (persisted, then out of sync). PutService stores the service with its
   // `checks` at once, so a sync never pushes the service without them (it would show
   // as passing until they came). RemoveService also removes its checks and returns
-  // their ids.
-  Status PutService(const store::NodeService& service,
-                    const std::vector<http::AgentCheck>& checks = {});
+  // their ids. A check registered again keeps the status and output it has, whatever
+  // the new definition says, as Consul's agent does "to avoid potential flapping": a
+  // service that re-registers on start-up or on a timer stays passing until its next
+  // run or TTL update says otherwise.
+  Status PutService(const store::NodeService& service, std::vector<http::AgentCheck> checks = {});
   Result<std::vector<std::string>> RemoveService(const std::string& service_id);
-  Status PutCheck(const http::AgentCheck& check);
+  Status PutCheck(http::AgentCheck check);
   Status RemoveCheck(const std::string& check_id);
   // A check's new status and output (a run, a TTL update or expiry). Unknown ids are
   // ignored (the check went away while it ran).
@@ -125,7 +127,8 @@ class LocalState {
   };
 
   store::HealthCheck Shown(const CheckEntry& entry) const;  // REQUIRES: mutex_
-  void AddCheckLocked(const http::AgentCheck& check);       // REQUIRES: mutex_
+  void CarryOverStatusLocked(http::AgentCheck& check) const;  // REQUIRES: mutex_
+  void AddCheckLocked(const http::AgentCheck& check);         // REQUIRES: mutex_
   void Changed();
 
   const std::unique_ptr<AgentDb> db_;

@@ -94,6 +94,69 @@ TEST_CASE("Deregistering a service removes its checks, also on disk", "[agent]")
   CHECK((*reopened)->Checks().empty());
 }
 
+TEST_CASE("A check registered again keeps its status and output, as in Consul", "[agent]") {
+  TempDir dir;
+  FakeClock clock;
+  Result<std::unique_ptr<Agent>> agent = Agent::Open(Options(dir), clock);
+  REQUIRE(agent.ok());
+  REQUIRE((*agent)->RegisterService(Web()).ok());
+  REQUIRE((*agent)->UpdateTtlCheck("web-ttl", HealthStatus::kPassing, "alive").ok());
+
+  // A client re-registering on start-up, with a second check this time. The new
+  // definition's Status (critical by default) only applies to the new check.
+  http::AgentServiceRegistration again = Web();
+  again.service.port = 9090;
+  http::AgentCheck added = again.checks[0];
+  added.check.check_id = "web-ttl-2";
+  again.checks.push_back(added);
+  REQUIRE((*agent)->RegisterService(again).ok());
+  std::vector<store::HealthCheck> checks = (*agent)->Checks();
+  REQUIRE(checks.size() == 2);
+  CHECK(checks[0].check_id == "web-ttl");
+  CHECK(checks[0].status == HealthStatus::kPassing);
+  CHECK(checks[0].output == "alive");
+  CHECK(checks[1].check_id == "web-ttl-2");
+  CHECK(checks[1].status == HealthStatus::kCritical);
+  CHECK((*agent)->Services().at(0).port == 9090);
+
+  // The same for a check registered on its own, and across a restart.
+  http::AgentCheck node_check;
+  node_check.check.check_id = "disk";
+  node_check.check.name = "disk";
+  node_check.check.type = "ttl";
+  node_check.check.definition.ttl_ns = 30 * kSecondNs;
+  REQUIRE((*agent)->RegisterCheck(node_check).ok());
+  REQUIRE((*agent)->UpdateTtlCheck("disk", HealthStatus::kWarning, "80% full").ok());
+  node_check.check.notes = "the data disk";
+  REQUIRE((*agent)->RegisterCheck(node_check).ok());
+  agent->reset();
+  Result<std::unique_ptr<Agent>> reopened = Agent::Open(Options(dir), clock);
+  REQUIRE(reopened.ok());
+  std::optional<http::AgentCheck> disk = (*reopened)->state().Check("disk");
+  REQUIRE(disk.has_value());
+  CHECK(disk->check.status == HealthStatus::kWarning);
+  CHECK(disk->check.output == "80% full");
+  CHECK(disk->check.notes == "the data disk");
+}
+
+TEST_CASE("Registering a critical check again does not put off its reaping", "[agent]") {
+  TempDir dir;
+  FakeClock clock;
+  Result<std::unique_ptr<AgentDb>> db = AgentDb::Open(dir / "agent.db");
+  REQUIRE(db.ok());
+  LocalState state(std::move(*db), clock, "node-a", /*output_sync_interval_ms=*/0);
+  http::AgentServiceRegistration web = Web();
+  web.checks[0].check.service_id = "web-1";
+  web.checks[0].check.definition.deregister_critical_service_after_ns = 60 * kSecondNs;
+  REQUIRE(state.PutService(web.service, web.checks).ok());
+  clock.AdvanceMs(40'000);
+  REQUIRE(state.PutService(web.service, web.checks).ok());
+  clock.AdvanceMs(19'999);
+  CHECK(state.ServicesToReap().empty());
+  clock.AdvanceMs(1);  // 60 s after it first turned critical, not after the second PUT
+  CHECK(state.ServicesToReap() == std::vector<std::string>{"web-1"});
+}
+
 TEST_CASE("Bad registrations are refused and change nothing", "[agent]") {
   TempDir dir;
   FakeClock clock;
