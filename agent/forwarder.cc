@@ -1,10 +1,10 @@
 #include "agent/forwarder.h"
 
-#include <cctype>
 #include <chrono>
 #include <utility>
 
 #include "agent/watch_relay.h"
+#include "base/ascii.h"
 #include "client/http_client.h"
 
 namespace roster::agent {
@@ -16,15 +16,16 @@ constexpr std::chrono::milliseconds kForwardTimeout{660'000};
 }  // namespace
 
 bool IsPassedBackHeader(const std::string& name) {
-  auto starts_with = [&name](std::string_view prefix) {
-    if (name.size() < prefix.size()) return false;
-    for (std::size_t i = 0; i < prefix.size(); ++i) {
-      if (std::tolower(static_cast<unsigned char>(name[i])) != prefix[i]) return false;
-    }
-    return true;
-  };
-  return starts_with("x-consul-") || starts_with("content-type") || starts_with("x-cache") ||
-         starts_with("age") || starts_with("x-roster-");
+  // What a server says about the answer itself; hop-by-hop and framing headers
+  // (Connection, Content-Length, Transfer-Encoding, ...) describe the upstream connection.
+  static constexpr std::string_view kExact[] = {
+      "Content-Type",  "Age", "Allow", "Cache-Control", "X-Content-Type-Options",
+      "Content-Security-Policy", "Retry-After"};
+  for (std::string_view exact : kExact) {
+    if (EqualsIgnoringCase(name, exact)) return true;
+  }
+  return StartsWithIgnoringCase(name, "X-Consul-") || StartsWithIgnoringCase(name, "X-Cache") ||
+         StartsWithIgnoringCase(name, "X-Roster-");
 }
 
 namespace {

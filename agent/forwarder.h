@@ -55,8 +55,10 @@ class UpstreamForwarder final : public http::Forwarder {
 // Whether `target`'s query carries index= (a blocking query).
 bool IsBlockingTarget(const std::string& target);
 
-// Whether a server's reply header goes back to the client (Content-Type, X-Consul-*,
-// X-Cache, Age, X-Roster-*); the rest describe the upstream connection.
+// Whether a server's reply header goes back to the client: Content-Type, X-Consul-*,
+// X-Cache, Age, X-Roster-*, Allow (405 and OPTIONS), Cache-Control (SSE), Retry-After,
+// and ?raw's X-Content-Type-Options and Content-Security-Policy. The rest describe the
+// upstream connection.
 bool IsPassedBackHeader(const std::string& name);
 
 }  // namespace roster::agent

@@ -1,5 +1,6 @@
 // The agent's link to the servers: anti-entropy against a fake catalog, the shared
-// blocking queries of the forwarder, and failover between servers.
+// blocking queries of the forwarder, the headers it passes back, and failover between
+// servers.
 #include <atomic>
 #include <condition_variable>
 #include <cstdio>
@@ -304,6 +305,49 @@ TEST_CASE("Writes and plain GETs are never shared", "[agent][cache]") {
   CHECK(IsBlockingTarget("/v1/kv/a?recurse&index=3"));
   CHECK_FALSE(IsBlockingTarget("/v1/kv/a?myindex=3"));
   CHECK_FALSE(IsBlockingTarget("/v1/kv/index=3"));
+}
+
+TEST_CASE("A forwarded reply keeps the headers about the answer, not the connection's",
+          "[agent][forward]") {
+  FakeUpstream upstream;
+  upstream.Get("/v1/kv/page", [](const httplib::Request&, httplib::Response& r) {
+    r.set_header("X-Consul-Index", "7");
+    r.set_header("X-Content-Type-Options", "nosniff");
+    r.set_header("Content-Security-Policy", "sandbox");
+    r.set_header("Keep-Alive", "timeout=5");
+    r.set_content("<b>hi</b>", "text/plain; charset=utf-8");
+  });
+  upstream.Put("/v1/kv/page", [](const httplib::Request&, httplib::Response& r) {
+    r.status = 405;
+    r.set_header("Allow", "OPTIONS,GET,PUT,DELETE");
+    r.set_content("Method not allowed", "text/plain");
+  });
+  Upstream link({upstream.address()});
+  UpstreamForwarder forwarder(link);
+  auto header = [](const http::ForwardReply& reply, std::string_view name) {
+    std::vector<std::string> values;
+    for (const auto& [n, value] : reply.headers) {
+      if (n == name) values.push_back(value);
+    }
+    return values;
+  };
+  Result<http::ForwardReply> raw = forwarder.Forward({"GET", "/v1/kv/page?raw", "", {}});
+  REQUIRE(raw.ok());
+  CHECK(header(*raw, "X-Consul-Index") == std::vector<std::string>{"7"});
+  CHECK(header(*raw, "X-Content-Type-Options") == std::vector<std::string>{"nosniff"});
+  CHECK(header(*raw, "Content-Security-Policy") == std::vector<std::string>{"sandbox"});
+  CHECK(header(*raw, "Keep-Alive").empty());
+  CHECK(header(*raw, "Content-Length").empty());
+  Result<http::ForwardReply> refused = forwarder.Forward({"PUT", "/v1/kv/page", "v", {}});
+  REQUIRE(refused.ok());
+  CHECK(refused->status == 405);
+  CHECK(header(*refused, "Allow") == std::vector<std::string>{"OPTIONS,GET,PUT,DELETE"});
+
+  CHECK(IsPassedBackHeader("x-consul-knownleader"));
+  CHECK(IsPassedBackHeader("ALLOW"));
+  CHECK_FALSE(IsPassedBackHeader("Agent"));  // not a prefix match on Age
+  CHECK_FALSE(IsPassedBackHeader("Content-Typo"));
+  CHECK_FALSE(IsPassedBackHeader("Transfer-Encoding"));
 }
 
 }  // namespace
