@@ -102,6 +102,10 @@ std::optional<store::CatalogRegister> NodeLiveness::Heartbeat(
       .datacenter = node != nullptr && !node->datacenter.empty() ? node->datacenter
                                                                  : options_.datacenter};
   if (node != nullptr) command.tagged_addresses = node->tagged_addresses;
+  // Built from the catalog as it is now: if the node is not there yet, a registration
+  // already in the log (the agent's own, or this server's) may create it before this
+  // applies, with TaggedAddresses the heartbeat does not carry. Then that one stands.
+  command.skip_node_update = node == nullptr;
   if (heartbeat.meta.has_value()) {
     command.node_meta = *heartbeat.meta;
   } else if (node != nullptr) {

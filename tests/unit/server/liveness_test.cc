@@ -100,6 +100,33 @@ TEST_CASE("a heartbeat with a new address or meta registers the node again, keep
   CHECK(leader.catalog().FindNode("web-1")->meta.empty());
 }
 
+TEST_CASE("a heartbeat's registration does not undo a registration that got in first",
+          "[liveness]") {
+  Leader leader;
+  const http::NodeHeartbeat beat{.node = "web-1", .id = "", .address = "10.0.0.5", .meta = {}};
+  // Proposed while the catalog has no web-1...
+  std::optional<store::CatalogRegister> from_beat =
+      leader.liveness().Heartbeat(beat, leader.catalog(), 0);
+  REQUIRE(from_beat.has_value());
+  // ...but the agent's own registration, with what a heartbeat does not say, applies first.
+  leader.Apply(
+      store::CatalogRegister{.node = "web-1",
+                             .id = "0e5cc9a4-4bb4-4e0b-9a8f-0d3c1f1c0b5e",
+                             .address = "10.0.0.5",
+                             .checks = {},
+                             .datacenter = "dc1",
+                             .tagged_addresses = {{"lan", "10.0.0.5"}, {"wan", "10.0.0.5"}},
+                             .node_meta = {{"rack", "r1"}}},
+      0);
+  leader.Apply(*from_beat, 0);
+  const store::Node* node = leader.catalog().FindNode("web-1");
+  REQUIRE(node != nullptr);
+  CHECK(node->id == "0e5cc9a4-4bb4-4e0b-9a8f-0d3c1f1c0b5e");
+  CHECK(node->tagged_addresses == store::StringMap{{"lan", "10.0.0.5"}, {"wan", "10.0.0.5"}});
+  CHECK(node->meta == store::StringMap{{"rack", "r1"}});
+  CHECK(leader.SerfStatus("web-1") == "passing");  // the heartbeat's check still counts
+}
+
 TEST_CASE("a registration in flight is not proposed again before the retry time",
           "[liveness]") {
   Leader leader;
