@@ -54,8 +54,13 @@ Result<std::unique_ptr<Agent>> Agent::Open(AgentOptions options, const Clock& cl
   if (!db.ok()) return db.status();
   Result<std::string> node_id = (*db)->NodeId(&NewUuid);
   if (!node_id.ok()) return node_id.status();
-  NodeIdentity identity{options.node_name, *node_id, options.advertise_address,
-                        options.datacenter, options.node_meta, options.server};
+  NodeIdentity identity{.name = options.node_name,
+                        .id = *node_id,
+                        .address = options.advertise_address,
+                        .datacenter = options.datacenter,
+                        .meta = options.node_meta,
+                        .tagged_addresses = store::AgentTaggedAddresses(options.advertise_address),
+                        .node_owned_by_server = options.server};
   auto state = std::make_unique<LocalState>(std::move(*db), clock, options.node_name,
                                             options.output_sync_interval_ms);
   RETURN_IF_ERROR(state->Restore());

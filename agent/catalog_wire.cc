@@ -16,7 +16,7 @@ using http::Json;
 // Replies are trusted more than requests, but a bound still keeps a broken one cheap.
 constexpr std::size_t kDepthMax = 32;
 
-Json MetaJson(const store::StringMap& meta) {
+Json MetaJson(const store::StringMap& meta) {  // also TaggedAddresses
   Json json = Json::object();
   for (const auto& [key, value] : meta) json[key] = value;
   return json;
@@ -46,6 +46,7 @@ std::string RegisterBody(const NodeIdentity& node, const store::NodeService* ser
     body["SkipNodeUpdate"] = true;
   } else {
     body["NodeMeta"] = MetaJson(node.meta);
+    body["TaggedAddresses"] = MetaJson(node.tagged_addresses);
   }
   if (service != nullptr) body["Service"] = http::NodeServiceJson(*service);
   Json list = Json::array();
@@ -97,6 +98,8 @@ Status ParseNodeServices(std::string_view body, const std::string& node, RemoteN
                                        &record.address));
     RETURN_IF_ERROR(http::DecodeStringMap(http::FindField(*node_json, "Meta"), "Node.Meta",
                                           &record.meta));
+    RETURN_IF_ERROR(http::DecodeStringMap(http::FindField(*node_json, "TaggedAddresses"),
+                                          "Node.TaggedAddresses", &record.tagged_addresses));
     out->node = std::move(record);
   }
   const Json* services = http::FindField(*json, "Services");

@@ -303,7 +303,8 @@ void LocalState::Reconcile(const NodeIdentity& identity, const RemoteNode& remot
   std::lock_guard<std::mutex> lock(mutex_);
   if (!identity.node_owned_by_server) {
     node_in_sync_ = remote.node.has_value() && remote.node->address == identity.address &&
-                    remote.node->id == identity.id && remote.node->meta == identity.meta;
+                    remote.node->id == identity.id && remote.node->meta == identity.meta &&
+                    remote.node->tagged_addresses == identity.tagged_addresses;
   }
   std::map<std::string, const store::NodeService*> remote_services;
   for (const store::NodeService& service : remote.services) {

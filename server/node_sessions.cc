@@ -340,13 +340,15 @@ void Node::MaybeRegisterSelf() {
                  {"serf_protocol_max", "5"},
                  {"serf_protocol_min", "1"},
                  {"version", "0.1.0"}};
-  store::CatalogRegister command{.node = options_.node_name,
-                                 .id = std::to_string(id_),
-                                 .address = options_.bind_address,
-                                 .checks = {std::move(serf_health)},
-                                 .service = std::move(consul),
-                                 // The datacenter a server serves (there is no other yet).
-                                 .datacenter = SelfInfo{}.datacenter};
+  store::CatalogRegister command{
+      .node = options_.node_name,
+      .id = std::to_string(id_),
+      .address = options_.bind_address,
+      .checks = {std::move(serf_health)},
+      .service = std::move(consul),
+      // The datacenter a server serves (there is no other yet).
+      .datacenter = SelfInfo{}.datacenter,
+      .tagged_addresses = store::AgentTaggedAddresses(options_.bind_address)};
   registration_ = std::make_shared<Waiter>();
   Proposal proposal;
   proposal.command = store::Encode(command);

@@ -1,5 +1,7 @@
 #include "store/catalog.h"
 
+#include <arpa/inet.h>
+
 #include <algorithm>
 #include <utility>
 
@@ -29,6 +31,19 @@ std::string_view HealthStatusName(HealthStatus status) {
   }
   CHECK(false) << "unknown health status " << static_cast<int>(status);
   return "";
+}
+
+StringMap AgentTaggedAddresses(const std::string& address) {
+  StringMap tagged{{"lan", address}, {"wan", address}};
+  unsigned char bytes[16];
+  if (inet_pton(AF_INET, address.c_str(), bytes) == 1) {
+    tagged.emplace("lan_ipv4", address);
+    tagged.emplace("wan_ipv4", address);
+  } else if (inet_pton(AF_INET6, address.c_str(), bytes) == 1) {
+    tagged.emplace("lan_ipv6", address);
+    tagged.emplace("wan_ipv6", address);
+  }
+  return tagged;
 }
 
 bool Node::SameAs(const Node& other) const {

@@ -54,6 +54,12 @@ std::string_view HealthStatusName(HealthStatus status);
 
 using StringMap = std::map<std::string, std::string, std::less<>>;
 
+// The TaggedAddresses a Consul agent publishes for its node at `address`: "lan" and
+// "wan" (Roster has no separate WAN address), plus "lan_ipv4"/"wan_ipv4" or
+// "lan_ipv6"/"wan_ipv6" by the address's family. Prometheus's consul_sd_configs turns
+// them into __meta_consul_tagged_address_<name> labels.
+StringMap AgentTaggedAddresses(const std::string& address);
+
 // Consul's Node. Fields added after the first form have default initializers, so
 // initializers that name only the first fields stay valid (-Wmissing-field-initializers).
 struct Node {

@@ -31,18 +31,31 @@ using testing::Recorded;
 
 // A catalog that already holds, for node-a: the servers' serfHealth and consul service,
 // a service the agent no longer knows (old-svc, with a check), a node check the agent
-// does not know, and web-1 with a stale port.
-void ServeCatalog(FakeUpstream& upstream) {
-  upstream.Get("/v1/catalog/node-services/node-a", [](const httplib::Request&, httplib::Response& r) {
-    json body = {{"Node", {{"ID", "11111111-2222-3333-4444-555555555555"}, {"Node", "node-a"},
-                           {"Address", "10.0.0.9"}, {"Meta", json::object()}}},
-                 {"Services", json::array({
-                      {{"ID", "consul"}, {"Service", "consul"}, {"Port", 8300}},
-                      {{"ID", "old-svc"}, {"Service", "old"}},
-                      {{"ID", "web-1"}, {"Service", "web"}, {"Port", 1}},
-                  })}};
-    r.set_content(body.dump(), "application/json");
-  });
+// does not know, and web-1 with a stale port. The node record is the agent's own, or
+// (`tagged` false) one without the TaggedAddresses agents publish.
+void ServeCatalog(FakeUpstream& upstream, bool tagged = true) {
+  upstream.Get(
+      "/v1/catalog/node-services/node-a", [tagged](const httplib::Request&, httplib::Response& r) {
+        json tagged_addresses = json::object();
+        if (tagged) {
+          tagged_addresses = {{"lan", "10.0.0.9"},
+                              {"lan_ipv4", "10.0.0.9"},
+                              {"wan", "10.0.0.9"},
+                              {"wan_ipv4", "10.0.0.9"}};
+        }
+        json body = {{"Node",
+                      {{"ID", "11111111-2222-3333-4444-555555555555"},
+                       {"Node", "node-a"},
+                       {"Address", "10.0.0.9"},
+                       {"Meta", json::object()},
+                       {"TaggedAddresses", tagged_addresses}}},
+                     {"Services", json::array({
+                                      {{"ID", "consul"}, {"Service", "consul"}, {"Port", 8300}},
+                                      {{"ID", "old-svc"}, {"Service", "old"}},
+                                      {{"ID", "web-1"}, {"Service", "web"}, {"Port", 1}},
+                                  })}};
+        r.set_content(body.dump(), "application/json");
+      });
   upstream.Get("/v1/health/node/node-a", [](const httplib::Request&, httplib::Response& r) {
     json body = json::array({
         {{"Node", "node-a"}, {"CheckID", "serfHealth"}, {"Name", "Serf Health Status"},
@@ -88,8 +101,8 @@ TEST_CASE("A full sync re-creates what the catalog lacks and removes what the ag
   REQUIRE(state.PutCheck(check).ok());
 
   Upstream link({upstream.address()});
-  NodeIdentity identity{"node-a", "11111111-2222-3333-4444-555555555555", "10.0.0.9", "dc1", {},
-                        false};
+  NodeIdentity identity{"node-a", "11111111-2222-3333-4444-555555555555",  "10.0.0.9", "dc1",
+                        {},       store::AgentTaggedAddresses("10.0.0.9"), false};
   AntiEntropy sync(state, link, identity);
   REQUIRE(sync.SyncFull().ok());
 
@@ -124,6 +137,36 @@ TEST_CASE("A full sync re-creates what the catalog lacks and removes what the ag
   CHECK(upstream.recorded().size() == requests);
 }
 
+TEST_CASE("A node record without the agent's TaggedAddresses is registered again with them",
+          "[agent][sync]") {
+  FakeUpstream upstream;
+  ServeCatalog(upstream, /*tagged=*/false);
+  TempDir dir;
+  FakeClock clock;
+  Result<std::unique_ptr<AgentDb>> db = AgentDb::Open(dir / "agent.db");
+  REQUIRE(db.ok());
+  LocalState state(std::move(*db), clock, "node-a", 300'000);
+  Upstream link({upstream.address()});
+  NodeIdentity identity{"node-a", "11111111-2222-3333-4444-555555555555",  "10.0.0.9", "dc1",
+                        {},       store::AgentTaggedAddresses("10.0.0.9"), false};
+  AntiEntropy sync(state, link, identity);
+  REQUIRE(sync.SyncFull().ok());
+  std::vector<json> registered = Bodies(upstream, "/v1/catalog/register");
+  REQUIRE(registered.size() == 1);  // the node record alone
+  CHECK(registered[0]["Node"] == "node-a");
+  CHECK_FALSE(registered[0].contains("Service"));
+  CHECK(registered[0]["TaggedAddresses"] == json{{"lan", "10.0.0.9"},
+                                                 {"lan_ipv4", "10.0.0.9"},
+                                                 {"wan", "10.0.0.9"},
+                                                 {"wan_ipv4", "10.0.0.9"}});
+  CHECK(store::AgentTaggedAddresses("fd00::1") == store::StringMap{{"lan", "fd00::1"},
+                                                                   {"lan_ipv6", "fd00::1"},
+                                                                   {"wan", "fd00::1"},
+                                                                   {"wan_ipv6", "fd00::1"}});
+  CHECK(store::AgentTaggedAddresses("host.example") ==
+        store::StringMap{{"lan", "host.example"}, {"wan", "host.example"}});
+}
+
 TEST_CASE("A failed sync leaves the entry out of sync for the next attempt", "[agent][sync]") {
   TempDir dir;
   FakeClock clock;
@@ -135,7 +178,7 @@ TEST_CASE("A failed sync leaves the entry out of sync for the next attempt", "[a
   a.service = "a";
   REQUIRE(state.PutService(a).ok());
   Upstream dead({"127.0.0.1:" + std::to_string(ClosedPort())});
-  AntiEntropy sync(state, dead, NodeIdentity{"node-a", "", "10.0.0.9", "dc1", {}, false});
+  AntiEntropy sync(state, dead, NodeIdentity{"node-a", "", "10.0.0.9", "dc1", {}, {}, false});
   CHECK(sync.SyncChanges().code() == StatusCode::kUnavailable);
   CHECK(state.PlanChanges().node);
   CHECK(state.PlanChanges().services.size() == 1);
