@@ -3,6 +3,7 @@
 // through Raft; the reads are blocking queries whose index and watch keys are the ones
 // Consul's state store uses (store/catalog.h): the nodes or services table for the
 // lists, the per-service-name index for one service, the per-node index for one node.
+#include <cctype>
 #include <map>
 #include <memory>
 #include <set>
@@ -10,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "base/ascii.h"
 #include "http/catalog_json.h"
 #include "http/catalog_params.h"
 #include "http/catalog_read.h"
@@ -73,6 +75,34 @@ Reply WriteReply(const HandlerContext& context, const ApiRequest& request,
 }
 
 Reply NoPathToDatacenter() { return TextReply(500, "No path to datacenter"); }
+
+// Consul's minUUIDLookupLen: shorter strings are names only.
+constexpr std::size_t kNodeIdPrefixMin = 2;
+
+// Whether `text` could be (a prefix of) a node ID: hex digits and dashes.
+bool IsNodeIdPrefix(std::string_view text) {
+  if (text.size() < kNodeIdPrefixMin || text.size() > 36) return false;
+  for (char c : text) {
+    if (!std::isxdigit(static_cast<unsigned char>(c)) && c != '-') return false;
+  }
+  return true;
+}
+
+// The node named `name_or_id`, or else the one node whose ID starts with it (case
+// aside), as Consul's catalog/node and node-services look nodes up; null when none, or
+// when the prefix fits several.
+const store::Node* FindNodeByNameOrId(const store::CatalogTable& catalog,
+                                      std::string_view name_or_id) {
+  if (const store::Node* node = catalog.FindNode(name_or_id)) return node;
+  if (!IsNodeIdPrefix(name_or_id)) return nullptr;
+  const store::Node* found = nullptr;
+  for (const auto& [name, node] : catalog.nodes()) {
+    if (!StartsWithIgnoringCase(node.id, name_or_id)) continue;
+    if (found != nullptr) return nullptr;
+    found = &node;
+  }
+  return found;
+}
 
 }  // namespace
 
@@ -188,16 +218,20 @@ Reply NodeServicesReply(const HandlerContext& context, const ApiRequest& request
   if (!params.ok()) return StatusReply(params.status());
   auto shared = std::make_shared<const CatalogReadParams>(std::move(params).value());
   auto found = std::make_shared<NodeWithServices>();
+  // Looked up by ID, the node's name is not known before the read: any node's change
+  // may be one to it (a service change touches its node's key, and so the table).
+  std::vector<WatchKey> watch = {WatchKey::Key(Table::kNodes, node)};
+  if (IsNodeIdPrefix(node)) watch.push_back(WatchKey::WholeTable(Table::kNodes));
   return CatalogReadReply(
-      context, *shared, {WatchKey::Key(Table::kNodes, node)},
+      context, *shared, std::move(watch),
       [found, node](const store::Store& store) {
         const store::CatalogTable& catalog = store.catalog();
         *found = NodeWithServices{};
-        if (const store::Node* stored = catalog.FindNode(node)) {
-          found->node = *stored;
-          found->services = catalog.ListServices(node);
-        }
-        return catalog.NodeQueryIndex(node);
+        const store::Node* stored = FindNodeByNameOrId(catalog, node);
+        if (stored == nullptr) return catalog.NodeQueryIndex(node);
+        found->node = *stored;
+        found->services = catalog.ListServices(stored->name);
+        return catalog.NodeQueryIndex(stored->name);
       },
       [params = shared, found, as_map]() -> Result<Json> {
         // Consul: catalog/node of an unknown node is null; node-services has null fields.

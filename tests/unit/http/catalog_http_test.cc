@@ -362,6 +362,34 @@ TEST_CASE("a blocking query on one service is not moved by a write to another") 
   CHECK(JsonOf(woken)[0]["ServiceTags"].size() == 3);
 }
 
+TEST_CASE("catalog/node and node-services find a node by its ID or an ID prefix") {
+  TestServer server;
+  auto client = server.Client();
+  MustRegister(client, std::string(R"({"Node":"n1","ID":")") + kNodeId +
+                           R"(","Address":"10.0.0.1","Service":{"Service":"web","Port":80}})");
+  MustRegister(client, R"({"Node":"n2","ID":"40e4a748-0000-0000-0000-000000000002",
+      "Address":"10.0.0.2"})");
+  CHECK(GetJson(client, std::string("/v1/catalog/node/") + kNodeId)["Node"]["Node"] == "n1");
+  CHECK(GetJson(client, "/v1/catalog/node/40E4A748-2192")["Services"]["web"]["Port"] == 80);
+  CHECK(GetJson(client, "/v1/catalog/node-services/40e4a748-21")["Node"]["Node"] == "n1");
+  // A prefix of both IDs, or of none, finds nothing; so does a name that is not hex.
+  CHECK(client.Get("/v1/catalog/node/40e4a748")->body == "null");
+  CHECK(client.Get("/v1/catalog/node/ff")->body == "null");
+  CHECK(client.Get("/v1/catalog/node/40e4a748-2192-161a-0510-9bf59fe950b5x")->body == "null");
+
+  // Blocking on the ID wakes when the node's services change.
+  const std::uint64_t index = IndexHeader(client.Get("/v1/catalog/node/40e4a748-21"));
+  BackgroundGet parked(server,
+                       "/v1/catalog/node/40e4a748-21?index=" + std::to_string(index) + "&wait=60s");
+  REQUIRE(Eventually([&] { return server.backend.watch_count() == 1; }));
+  MustRegister(client, std::string(R"({"Node":"n1","ID":")") + kNodeId +
+                           R"(","Address":"10.0.0.1","Service":{"Service":"db","Port":5432}})");
+  const httplib::Result& woken = parked.Join();
+  REQUIRE(woken->status == 200);
+  CHECK(IndexHeader(woken) > index);
+  CHECK(JsonOf(woken)["Services"].contains("db"));
+}
+
 TEST_CASE("a query on a service that went away keeps a non-decreasing index") {
   TestServer server;
   auto client = server.Client();
