@@ -3,6 +3,7 @@
 // through Raft; the reads are blocking queries whose index and watch keys are the ones
 // Consul's state store uses (store/catalog.h): the nodes or services table for the
 // lists, the per-service-name index for one service, the per-node index for one node.
+// Also /v1/coordinate/*, which has no coordinates to give (below).
 #include <cctype>
 #include <map>
 #include <memory>
@@ -262,6 +263,41 @@ Reply HandleCatalogNode(const HandlerContext& context, const ApiRequest& request
 
 Reply HandleCatalogNodeServices(const HandlerContext& context, const ApiRequest& request) {
   return NodeServicesReply(context, request, kNodeServicesPrefix, /*as_map=*/false);
+}
+
+// /v1/coordinate/* (consul-api.md §1.9). Roster has no Serf and so no network
+// coordinates; these answer as a Consul with coordinates not yet computed would: no
+// coordinates in our datacenter, an empty node list, and 404 for one node. The node
+// reads are blocking queries on the nodes table with the X-Consul-* headers, which
+// clients read (python-consul fails on a reply without X-Consul-Index).
+Reply HandleCoordinateDatacenters(const HandlerContext& context, const ApiRequest& request) {
+  Json area = {{"Datacenter", context.options.datacenter},
+               {"AreaID", "wan"},
+               {"Coordinates", Json::array()}};
+  return JsonReply(Json::array({std::move(area)}), request.query.Has("pretty"));
+}
+
+Reply HandleCoordinateNodes(const HandlerContext& context, const ApiRequest& request) {
+  Result<CatalogReadParams> params = ParseCatalogRead(context, request);
+  if (!params.ok()) return StatusReply(params.status());
+  return CatalogReadReply(
+      context, *params, {WatchKey::WholeTable(Table::kNodes)},
+      [](const store::Store& store) { return store.catalog().NodesIndex(); },
+      []() -> Result<Json> { return Json::array(); });
+}
+
+Reply HandleCoordinateNode(const HandlerContext& context, const ApiRequest& request) {
+  const std::string node = request.path.substr(std::string_view("/v1/coordinate/node/").size());
+  if (node.empty()) return TextReply(400, "Missing node name");
+  Result<CatalogReadParams> params = ParseCatalogRead(context, request);
+  if (!params.ok()) return StatusReply(params.status());
+  BlockingRead read;
+  read.consistency = params->options.consistency;
+  read.blocking = params->options.blocking;
+  read.watch_keys = {WatchKey::Key(Table::kNodes, node)};
+  read.run = [node](const store::Store& store) { return store.catalog().NodeQueryIndex(node); };
+  read.render = [] { return TextReply(404, ""); };  // Consul: 404, no body, the headers
+  return ServeRead(context, std::move(read));
 }
 
 }  // namespace roster::http

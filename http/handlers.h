@@ -91,6 +91,9 @@ Reply HandleCatalogServices(const HandlerContext& context, const ApiRequest& req
 Reply HandleCatalogService(const HandlerContext& context, const ApiRequest& request);
 Reply HandleCatalogNode(const HandlerContext& context, const ApiRequest& request);
 Reply HandleCatalogNodeServices(const HandlerContext& context, const ApiRequest& request);
+Reply HandleCoordinateDatacenters(const HandlerContext& context, const ApiRequest& request);
+Reply HandleCoordinateNodes(const HandlerContext& context, const ApiRequest& request);
+Reply HandleCoordinateNode(const HandlerContext& context, const ApiRequest& request);
 
 // /v1/health/* (health_handlers.cc).
 Reply HandleHealthService(const HandlerContext& context, const ApiRequest& request);

@@ -46,6 +46,14 @@ def run(host, port, check):
     check(any(ch["CheckID"] == "service:py-web-1" and ch["Status"] == "passing"
               for ch in nodes[0]["Checks"]), f"its TTL check is passing: {nodes[0]['Checks']}")
 
+    # A service registering again (on a restart, say) keeps its check's status.
+    check(c.agent.service.register("py-web", service_id="py-web-1", port=9090,
+                                   tags=["py"], check=consul.Check.ttl("30s")),
+          "service register again returns true")
+    again = c.agent.checks().get("service:py-web-1", {})
+    check(again.get("Status") == "passing" and again.get("Output") == "fine",
+          f"registering again keeps the check passing: {again}")
+
     c.agent.check.ttl_fail("service:py-web-1", notes="down")
     eventually("py-web out of ?passing", lambda: not c.health.service("py-web", passing=True)[1])
 
@@ -65,6 +73,14 @@ def run(host, port, check):
           "a second session cannot take the held lock")
     c.session.destroy(session)
     eventually("the lock released", lambda: "Session" not in c.kv.get("py/lock")[1])
+
+    # No coordinates, but the answers python-consul expects (it needs X-Consul-Index).
+    check(c.coordinate.datacenters()[0]["Coordinates"] == [], "coordinate datacenters")
+    index, coordinates = c.coordinate.nodes()
+    check(coordinates == [] and int(index) > 0, f"coordinate nodes: {index} {coordinates}")
+    _, catalog_nodes = c.catalog.nodes()
+    check(all(n["TaggedAddresses"].get("lan") == n["Address"] for n in catalog_nodes),
+          f"every node has Consul's TaggedAddresses: {catalog_nodes}")
 
     check(c.agent.service.deregister("py-web-1"), "service deregister (a GET) returns true")
     eventually("py-web gone from the catalog", lambda: "py-web" not in c.catalog.services()[1])

@@ -152,6 +152,31 @@ TEST_CASE("catalog/node and node-services: a map and a list; an unknown node is 
   CHECK(client.Get("/v1/catalog/service/")->body == "Missing service name");
 }
 
+TEST_CASE("coordinate endpoints answer as a Consul without coordinates, with the read headers") {
+  TestServer server;
+  auto client = server.Client();
+  RegisterTwoNodes(client);
+  const json datacenters = GetJson(client, "/v1/coordinate/datacenters");
+  REQUIRE(datacenters.size() == 1);
+  CHECK(datacenters[0]["Datacenter"] == "dc1");
+  CHECK(datacenters[0]["AreaID"] == "wan");
+  CHECK(datacenters[0]["Coordinates"] == json::array());
+  auto nodes = client.Get("/v1/coordinate/nodes");
+  REQUIRE(nodes);
+  CHECK(nodes->status == 200);
+  CHECK(nodes->body == "[]");
+  CHECK(IndexHeader(nodes) == IndexHeader(client.Get("/v1/catalog/nodes")));
+  CHECK(nodes->has_header("X-Consul-KnownLeader"));
+  auto one = client.Get("/v1/coordinate/node/n1");
+  REQUIRE(one);
+  CHECK(one->status == 404);
+  CHECK(one->body.empty());
+  CHECK(IndexHeader(one) == IndexHeader(client.Get("/v1/catalog/node/n1")));
+  CHECK(client.Get("/v1/coordinate/node/")->status == 400);
+  CHECK(client.Get("/v1/coordinate/nodes?dc=dc9")->status == 500);
+  CHECK(client.Get("/v1/coordinate/nodes?wait=30")->status == 400);
+}
+
 TEST_CASE("deregister removes a service with its checks, a check, or the node") {
   TestServer server;
   auto client = server.Client();
