@@ -118,6 +118,7 @@ Reply HandleAgentSelf(const HandlerContext& context, const ApiRequest& request);
 // /v1/internal/node/leave, GET /v1/internal/members (also /v1/agent/members on a server).
 Reply HandleNodeHeartbeat(const HandlerContext& context, const ApiRequest& request);
 Reply HandleNodeLeave(const HandlerContext& context, const ApiRequest& request);
+Reply HandleAgentForceLeave(const HandlerContext& context, const ApiRequest& request);
 Reply HandleMembers(const HandlerContext& context, const ApiRequest& request);
 
 }  // namespace roster::http

@@ -34,6 +34,20 @@ Reply HandleNodeLeave(const HandlerContext& context, const ApiRequest& request) 
   return JsonReply(Json(true), request.query.Has("pretty"));
 }
 
+// Consul moves a failed member to "left" and the leader deregisters it. Here that is
+// the node's graceful leave done on its behalf: the leader stops its timers, lists it as
+// left and removes it from the catalog. A node that is in fact alive comes back with
+// its next heartbeat, as a Consul agent rejoins. ?prune (Consul: drop it from the
+// member list at once) needs nothing more; there is no WAN pool for ?wan.
+Reply HandleAgentForceLeave(const HandlerContext& context, const ApiRequest& request) {
+  const std::string node = request.path.substr(std::string_view("/v1/agent/force-leave/").size());
+  if (node.empty()) return TextReply(400, "Missing node name");
+  if (request.query.Has("wan")) return TextReply(400, "Roster has no WAN pool: drop ?wan");
+  const Status left = context.backend.LeaveNode(node);
+  if (!left.ok()) return StatusReply(left);
+  return TextReply(200, "");
+}
+
 Reply HandleMembers(const HandlerContext& context, const ApiRequest& request) {
   Result<std::vector<AgentMember>> members = context.backend.Members();
   if (!members.ok()) return StatusReply(members.status());

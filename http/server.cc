@@ -79,6 +79,8 @@ const std::vector<Route>& Routes() {
       {"/v1/operator/raft/peer", false, {"DELETE"}, HandleRaftPeerDelete},
       {"/v1/agent/self", false, {"GET"}, HandleAgentSelf},
       {"/v1/agent/members", false, {"GET"}, HandleMembers},
+      // GET too: Debian's python3-consul sends it (see AgentRoutes()).
+      {"/v1/agent/force-leave/", true, {"PUT", "GET"}, HandleAgentForceLeave},
       {"/v1/internal/node/heartbeat", false, {"PUT"}, HandleNodeHeartbeat},
       {"/v1/internal/node/leave", false, {"PUT"}, HandleNodeLeave},
       {"/v1/internal/members", false, {"GET"}, HandleMembers},

@@ -82,5 +82,11 @@ def run(host, port, check):
     check(all(n["TaggedAddresses"].get("lan") == n["Address"] for n in catalog_nodes),
           f"every node has Consul's TaggedAddresses: {catalog_nodes}")
 
+    # force-leave (a GET in this client) removes a node that is gone for good.
+    check(c.catalog.register("py-ghost", "10.9.9.9"), "catalog register of a node")
+    check(c.agent.force_leave("py-ghost"), "force-leave (a GET) returns true")
+    check("py-ghost" not in [n["Node"] for n in c.catalog.nodes()[1]],
+          "force-leave removed the node from the catalog")
+
     check(c.agent.service.deregister("py-web-1"), "service deregister (a GET) returns true")
     eventually("py-web gone from the catalog", lambda: "py-web" not in c.catalog.services()[1])

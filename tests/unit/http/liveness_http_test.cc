@@ -88,6 +88,25 @@ TEST_CASE("a leave names its node and answers true", "[liveness]") {
   CHECK(server.backend.leaves().size() == 1);
 }
 
+TEST_CASE("force-leave leaves on the named node's behalf", "[liveness]") {
+  TestServer server;
+  auto client = server.Client();
+  auto reply = client.Put("/v1/agent/force-leave/web-1", "", "text/plain");
+  REQUIRE(reply->status == 200);
+  CHECK(reply->body.empty());
+  CHECK(client.Put("/v1/agent/force-leave/web-2?prune", "", "text/plain")->status == 200);
+  CHECK(server.backend.leaves() == std::vector<std::string>{"web-1", "web-2"});
+  CHECK(client.Put("/v1/agent/force-leave/", "", "text/plain")->body == "Missing node name");
+  CHECK(client.Put("/v1/agent/force-leave/web-3?wan", "", "text/plain")->status == 400);
+  CHECK(client.Get("/v1/agent/force-leave/web-3")->status == 200);  // python3-consul's GET
+  CHECK(client.Delete("/v1/agent/force-leave/web-1")->status == 405);
+  server.backend.FailWritesWith(Unavailable("No cluster leader"));
+  auto no_leader = client.Put("/v1/agent/force-leave/web-1", "", "text/plain");
+  CHECK(no_leader->status == 500);
+  CHECK(no_leader->body == "No cluster leader");
+  CHECK(server.backend.leaves() == std::vector<std::string>{"web-1", "web-2", "web-3"});
+}
+
 TEST_CASE("members in serf's shape, on both paths", "[liveness]") {
   TestServer server;
   AgentMember alive;
