@@ -200,13 +200,22 @@ int RunServer(const std::vector<std::string>& args, bool dev) {
   SetLogLevel(ParseLogLevel(flags->Get("log-level", "info")));
   std::variant<ServerConfig, UsageError> parsed = ParseServerConfig(*flags, dev);
   if (auto* error = std::get_if<UsageError>(&parsed)) return error->exit_code;
-  const server::NodeOptions& options = std::get<ServerConfig>(parsed).node;
+  server::NodeOptions options = std::get<ServerConfig>(parsed).node;
   const int http_port = std::get<ServerConfig>(parsed).http_port;
   const DnsFlags& dns_flags = std::get<ServerConfig>(parsed).dns;
 
   // Block the signals before any thread starts so only sigwait sees them.
   BlockStopSignals();
 
+  // The agent first: the server's node record carries the agent's node UUID.
+  const SystemClock agent_clock;
+  Result<std::unique_ptr<agent::Agent>> local_agent = OpenServerAgent(options, agent_clock);
+  if (!local_agent.ok()) {
+    std::fprintf(stderr, "roster: cannot start the agent: %s\n",
+                 local_agent.status().ToString().c_str());
+    return 1;
+  }
+  options.node_uuid = (*local_agent)->identity().id;
   Result<std::unique_ptr<server::Node>> node = server::Node::Start(options);
   if (!node.ok()) {
     std::fprintf(stderr, "roster: cannot start the server: %s\n",
@@ -216,13 +225,6 @@ int RunServer(const std::vector<std::string>& args, bool dev) {
   http::HttpOptions http_options;
   http_options.bind_address = options.bind_address;
   http_options.port = http_port;
-  const SystemClock agent_clock;
-  Result<std::unique_ptr<agent::Agent>> local_agent = OpenServerAgent(options, agent_clock);
-  if (!local_agent.ok()) {
-    std::fprintf(stderr, "roster: cannot start the agent: %s\n",
-                 local_agent.status().ToString().c_str());
-    return 1;
-  }
   http::HttpServer http_server(http::HttpServices{node->get(), local_agent->get(), nullptr},
                                http_options);
   Status started = http_server.Start();

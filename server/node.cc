@@ -472,7 +472,7 @@ http::Backend::SelfInfo Node::Self() {
   std::lock_guard<std::mutex> lock(status_mutex_);
   SelfInfo info;
   info.node_name = options_.node_name;
-  info.node_id = std::to_string(id_);
+  info.node_id = catalog_node_id();
   info.server_address = self_address_;
   info.http_address = options_.advertise_http_address;
   info.version = std::string(kRosterVersion);

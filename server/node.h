@@ -153,6 +153,10 @@ struct NodeOptions {
   std::string advertise_http_address;       // "host:port" peers and clients should use
   int bootstrap_expect = 1;                 // servers needed to form a new cluster
   std::vector<std::string> join;            // "host:port" server addresses to contact
+  // The node's ID in the catalog and in members: the UUID of the agent the server runs
+  // beside it (what GET /v1/agent/self shows as Config.NodeID). Empty: the Raft ID in
+  // decimal (tests that run a Node without an agent).
+  std::string node_uuid;
 
   int tick_ms = 50;
   int election_ticks = 10;  // 500-1000 ms election timeout at the default tick
@@ -189,6 +193,10 @@ class Node final : public http::Backend {
   void Stop();
 
   consensus::NodeId id() const { return id_; }
+  // The node's ID as the catalog shows it (NodeOptions::node_uuid).
+  std::string catalog_node_id() const {
+    return options_.node_uuid.empty() ? std::to_string(id_) : options_.node_uuid;
+  }
   std::string server_address() const;  // "host:port" of the server (Raft) port
 
   // http::Backend

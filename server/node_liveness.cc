@@ -289,7 +289,7 @@ void Node::MaybeHeartbeatSelf() {
   }
   HeartbeatRequest request;
   request.heartbeat = http::NodeHeartbeat{.node = options_.node_name,
-                                          .id = std::to_string(id_),
+                                          .id = catalog_node_id(),
                                           .address = options_.bind_address,
                                           .meta = std::nullopt};
   request.deadline_ms = now + interval_ms;

@@ -342,7 +342,7 @@ void Node::MaybeRegisterSelf() {
                  {"version", "0.1.0"}};
   store::CatalogRegister command{
       .node = options_.node_name,
-      .id = std::to_string(id_),
+      .id = catalog_node_id(),
       .address = options_.bind_address,
       .checks = {std::move(serf_health)},
       .service = std::move(consul),

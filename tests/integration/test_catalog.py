@@ -69,6 +69,21 @@ class CatalogClusterTest(ClusterTestCase):
             self.assertEqual(instance["Service"]["Address"], "127.0.0.1")
             self.assertEqual([check["CheckID"] for check in instance["Checks"]], ["serfHealth"])
 
+    def test_a_server_node_carries_its_agent_uuid_and_tagged_addresses(self):
+        members = {m["Name"]: m for m in self.get(self.leader, "/v1/agent/members").json()}
+        for server in self.cluster.servers:
+            uuid = self.get(server, "/v1/agent/self").json()["Config"]["NodeID"]
+            self.assertRegex(uuid, r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+            node = self.get(self.leader, f"/v1/catalog/node/{server.name}").json()["Node"]
+            self.assertEqual(node["ID"], uuid, f"{server.name}'s catalog ID")
+            self.assertEqual(members[server.name]["Tags"]["id"], uuid)
+            self.assertEqual(node["TaggedAddresses"],
+                             {"lan": "127.0.0.1", "lan_ipv4": "127.0.0.1",
+                              "wan": "127.0.0.1", "wan_ipv4": "127.0.0.1"})
+            # Consul looks a node up by its ID too.
+            by_id = self.get(self.leader, f"/v1/catalog/node/{uuid[:8]}").json()
+            self.assertEqual(by_id["Node"]["Node"], server.name)
+
     def test_a_registration_through_one_server_is_seen_by_every_server(self):
         self.register_web(self.followers[0], "host-a", 8080)
         self.register_web(self.followers[1], "host-b", 8081, check_status="critical")
