@@ -25,8 +25,9 @@ struct NodeIdentity {
   std::string datacenter = "dc1";
   store::StringMap meta;
   store::StringMap tagged_addresses;  // store::AgentTaggedAddresses(address)
-  // A server's agent: the server registers its own node record (with its numeric id),
-  // so the agent's registrations say SkipNodeUpdate and leave the record alone.
+  // A server's agent: the server registers its own node record (with this agent's
+  // UUID, NodeOptions::node_uuid), so the agent's registrations say SkipNodeUpdate and
+  // leave the record alone.
   bool node_owned_by_server = false;
 };
 
