@@ -429,7 +429,8 @@ TEST_CASE("a server with an agent serves both the agent and the Backend's endpoi
   RegisterWeb(client);
   CHECK(JsonOf(client.Get("/v1/agent/services")).contains("web-1"));
   CHECK(client.Get("/v1/status/leader")->body == R"("127.0.0.1:8300")");
-  CHECK(client.Get("/v1/agent/force-leave/x")->status == 404);  // not forwarded: no forwarder
+  CHECK(client.Get("/v1/agent/metrics")->status == 404);  // not forwarded: no forwarder
+  CHECK(client.Get("/v1/agent/force-leave/x")->status == 200);  // the Backend's
 }
 
 }  // namespace
