@@ -3,10 +3,9 @@
 #include <httplib.h>
 
 #include <algorithm>
-#include <cctype>
 #include <condition_variable>
-#include <functional>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -181,12 +180,12 @@ Relay::Attempt Relay::Send(const std::string& server, const std::string& target,
           std::optional<std::string_view> index =
               parsed.ok() ? parsed->query.Get("index") : std::nullopt;
           if (index.has_value()) {
-            start = ParseWatchIndex(*index).value_or(0);
+            start = ParseUint64(*index).value_or(0);
           } else if (std::string id = HeaderValue(request_.headers, "Last-Event-ID"); !id.empty()) {
-            start = ParseWatchIndex(id).value_or(0);
+            start = ParseUint64(id).value_or(0);
           }
           if (start == 0) {
-            start = ParseWatchIndex(response.get_header_value("X-Consul-Index")).value_or(0);
+            start = ParseUint64(response.get_header_value("X-Consul-Index")).value_or(0);
           }
           point_.emplace(sse_, start);
           http::ForwardReply head;

@@ -9,16 +9,16 @@
 //    connection that breaks mid-line never hands the client half a line.
 //  - It follows how far the stream is complete (WatchResumePoint: a progress line's
 //    Index, the Index of an event minus one, an SSE event's id). When the server's
-//    connection breaks, or stays silent for kSilenceTimeout (a server sends a progress
+//    connection breaks, or stays silent for kWatchSilenceTimeout (a server sends a progress
 //    line every 10 s), it asks the next server for the changes after that index and
 //    goes on. The client sees no gap; a line may come twice, which the stream's
 //    contract allows (docs/api.md, "Resuming").
 //  - A server's error line (Op "error": a slow reader cut off, history moved on) is
 //    passed on and ends the stream: the server meant it. A resume that a server
 //    answers 410 ends the stream with an error line carrying the server's OldestIndex,
-//    as a server ends a stream whose history moved on. No server for kGiveUpAfter: an
+//    as a server ends a stream whose history moved on. No server for kWatchGiveUpAfter: an
 //    error line, then the end.
-//  - A client that stops reading: the relay holds kQueuedBytesMax, then stops reading
+//  - A client that stops reading: the relay holds kWatchQueuedBytesMax, then stops reading
 //    the server, which cuts the slow reader off with its error line after its stall
 //    timeout; that line reaches the client if it ever reads again.
 // Cost: a thread per relayed stream reads the server; the HTTP worker that served the

@@ -5,21 +5,11 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/ascii.h"
+
 namespace roster::agent {
 
 using Json = nlohmann::json;
-
-std::optional<std::uint64_t> ParseWatchIndex(std::string_view text) {
-  if (text.empty() || text.size() > 20) return std::nullopt;
-  std::uint64_t value = 0;
-  for (char c : text) {
-    if (c < '0' || c > '9') return std::nullopt;
-    const std::uint64_t digit = static_cast<std::uint64_t>(c - '0');
-    if (value > (UINT64_MAX - digit) / 10) return std::nullopt;
-    value = value * 10 + digit;
-  }
-  return value;
-}
 
 std::string WatchResumePoint::Take(std::string_view bytes) {
   if (ended_) return "";
@@ -52,7 +42,7 @@ void WatchResumePoint::See(std::string_view line) {
   std::string_view json_text = line;
   if (sse_) {
     if (line.starts_with("id: ")) {
-      if (std::optional<std::uint64_t> id = ParseWatchIndex(line.substr(4))) {
+      if (std::optional<std::uint64_t> id = ParseUint64(line.substr(4))) {
         complete_ = std::max(complete_, *id);
       }
       return;

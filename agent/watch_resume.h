@@ -5,7 +5,6 @@
 #pragma once
 
 #include <cstdint>
-#include <optional>
 #include <string>
 #include <string_view>
 
@@ -41,8 +40,5 @@ class WatchResumePoint {
 
 // `target` with its index= parameter (if any) replaced by index=`index`.
 std::string WatchTargetFrom(const std::string& target, std::uint64_t index);
-
-// A decimal index (at most 20 digits, no sign), or nullopt.
-std::optional<std::uint64_t> ParseWatchIndex(std::string_view text);
 
 }  // namespace roster::agent

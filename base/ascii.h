@@ -1,8 +1,12 @@
-// ASCII case-insensitive comparisons, for HTTP header names and values and other
-// protocol tokens (not for text in general: no locale, bytes above 0x7f compare as is).
+// ASCII protocol tokens (HTTP header names and values, query parameters, indexes):
+// case-insensitive comparisons and decimal numbers. Not for text in general: no locale,
+// bytes above 0x7f compare as is.
 #pragma once
 
 #include <cctype>
+#include <cstdint>
+#include <limits>
+#include <optional>
 #include <string_view>
 
 namespace roster {
@@ -21,6 +25,20 @@ inline bool EqualsIgnoringCase(std::string_view a, std::string_view b) {
 
 inline bool StartsWithIgnoringCase(std::string_view text, std::string_view prefix) {
   return text.size() >= prefix.size() && EqualsIgnoringCase(text.substr(0, prefix.size()), prefix);
+}
+
+// Go's strconv.ParseUint(text, 10, 64): one or more ASCII digits, nothing else, at
+// most 2^64-1. nullopt otherwise.
+inline std::optional<std::uint64_t> ParseUint64(std::string_view text) {
+  if (text.empty()) return std::nullopt;
+  std::uint64_t value = 0;
+  for (char c : text) {
+    if (c < '0' || c > '9') return std::nullopt;
+    const auto digit = static_cast<std::uint64_t>(c - '0');
+    if (value > (std::numeric_limits<std::uint64_t>::max() - digit) / 10) return std::nullopt;
+    value = value * 10 + digit;
+  }
+  return value;
 }
 
 }  // namespace roster

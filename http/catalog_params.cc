@@ -414,10 +414,6 @@ bool MatchesNodeMeta(const store::StringMap& meta, const store::StringMap& filte
   return true;
 }
 
-namespace {
-
-}  // namespace
-
 bool HasAllTags(const std::vector<std::string>& tags, const std::vector<std::string>& wanted) {
   for (const std::string& want : wanted) {
     bool found = false;

@@ -295,18 +295,6 @@ Result<std::chrono::nanoseconds> ParseGoDuration(std::string_view text) {
   return std::chrono::nanoseconds(static_cast<std::int64_t>(total));
 }
 
-std::optional<std::uint64_t> ParseUint64(std::string_view text) {
-  if (text.empty()) return std::nullopt;
-  std::uint64_t value = 0;
-  for (char c : text) {
-    if (c < '0' || c > '9') return std::nullopt;
-    const auto digit = static_cast<std::uint64_t>(c - '0');
-    if (value > (std::numeric_limits<std::uint64_t>::max() - digit) / 10) return std::nullopt;
-    value = value * 10 + digit;
-  }
-  return value;
-}
-
 Result<Consistency> ParseConsistency(const Query& query) {
   bool stale = query.Has("stale");
   const bool consistent = query.Has("consistent");

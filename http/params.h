@@ -18,6 +18,7 @@
 #include <utility>
 #include <vector>
 
+#include "base/ascii.h"  // ParseUint64, used with the parameters
 #include "base/status.h"
 #include "http/backend.h"
 
@@ -66,10 +67,6 @@ std::string FormatGoDuration(std::chrono::nanoseconds duration);
 // Go's %q, close enough for echoing client input in a message: quotes, with '"' and
 // '\\' escaped and control bytes as \xNN.
 std::string GoQuote(std::string_view text);
-
-// Go's strconv.ParseUint(text, 10, 64): one or more ASCII digits, nothing else, at
-// most 2^64-1. nullopt otherwise.
-std::optional<std::uint64_t> ParseUint64(std::string_view text);
 
 // ?stale, ?consistent and ?leader. Both stale and consistent: 400 "Cannot specify
 // ?stale with ?consistent, conflicting semantics.". A positive ?max_stale=<duration>

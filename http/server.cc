@@ -234,8 +234,7 @@ std::vector<std::pair<std::string, std::string>> ForwardedHeaders(const httplib:
                                                  "Content-Type", "Last-Event-ID"};
   std::vector<std::pair<std::string, std::string>> headers;
   for (const auto& [name, value] : request.headers) {
-    bool passed =
-        name.size() > 9 && EqualsIgnoringCase(std::string_view(name).substr(0, 9), "X-Consul-");
+    bool passed = StartsWithIgnoringCase(name, "X-Consul-");
     for (std::string_view wanted : kPassed) passed = passed || EqualsIgnoringCase(name, wanted);
     if (passed) headers.emplace_back(name, value);
   }
