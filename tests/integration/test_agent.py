@@ -57,6 +57,7 @@ class StreamReader:
         self._lock = threading.Lock()
         self._lines = []
         self.error = None
+        self._closed = False
         self._thread = threading.Thread(target=self._read, daemon=True)
         self._thread.start()
 
@@ -70,12 +71,17 @@ class StreamReader:
                     self._lines.append(json.loads(line))  # a half line would not parse
         except (ValueError, *TRANSPORT_ERRORS) as error:
             self.error = error
+        except AttributeError:
+            # close() took the socket from under readline (http.client drops its file).
+            if not self._closed:
+                raise
 
     def lines(self):
         with self._lock:
             return list(self._lines)
 
     def close(self):
+        self._closed = True
         self._connection.close()
 
 
