@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <map>
 #include <utility>
 
 #include "agent/catalog_wire.h"
@@ -64,8 +65,12 @@ Result<std::unique_ptr<Agent>> Agent::Open(AgentOptions options, const Clock& cl
   auto state = std::make_unique<LocalState>(std::move(*db), clock, options.node_name,
                                             options.output_sync_interval_ms);
   RETURN_IF_ERROR(state->Restore());
-  return std::unique_ptr<Agent>(
+  Result<LocalState::ConfigIds> config_ids = state->LoadConfigIds();
+  if (!config_ids.ok()) return config_ids.status();
+  std::unique_ptr<Agent> agent(
       new Agent(std::move(options), clock, std::move(identity), std::move(state)));
+  agent->config_ids_ = std::move(*config_ids);
+  return agent;
 }
 
 Agent::Agent(AgentOptions options, const Clock& clock, NodeIdentity identity,
@@ -176,6 +181,35 @@ Status Agent::AddCheck(http::AgentCheck check) {
 
 Status Agent::RegisterService(http::AgentServiceRegistration registration) {
   std::lock_guard<std::mutex> lock(registration_mutex_);
+  const http::AgentServiceRegistration copy = registration;
+  RETURN_IF_ERROR(RegisterServiceLocked(std::move(registration)));
+  RETURN_IF_ERROR(ReleaseFromConfig(config_ids_.services, copy.service.id));
+  for (const http::AgentCheck& check : copy.checks) {
+    RETURN_IF_ERROR(ReleaseFromConfig(config_ids_.checks, check.check.check_id));
+  }
+  return Status::Ok();
+}
+
+Status Agent::DeregisterService(const std::string& service_id) {
+  std::lock_guard<std::mutex> lock(registration_mutex_);
+  RETURN_IF_ERROR(DeregisterServiceLocked(service_id));
+  return ReleaseFromConfig(config_ids_.services, service_id);
+}
+
+Status Agent::RegisterCheck(http::AgentCheck check) {
+  std::lock_guard<std::mutex> lock(registration_mutex_);
+  const std::string check_id = check.check.check_id;
+  RETURN_IF_ERROR(RegisterCheckLocked(std::move(check)));
+  return ReleaseFromConfig(config_ids_.checks, check_id);
+}
+
+Status Agent::DeregisterCheck(const std::string& check_id) {
+  std::lock_guard<std::mutex> lock(registration_mutex_);
+  RETURN_IF_ERROR(DeregisterCheckLocked(check_id));
+  return ReleaseFromConfig(config_ids_.checks, check_id);
+}
+
+Status Agent::RegisterServiceLocked(http::AgentServiceRegistration registration) {
   const std::string& service_id = registration.service.id;
   std::set<std::string> new_ids;
   for (const http::AgentCheck& check : registration.checks) {
@@ -204,8 +238,7 @@ Status Agent::RegisterService(http::AgentServiceRegistration registration) {
   return Status::Ok();
 }
 
-Status Agent::DeregisterService(const std::string& service_id) {
-  std::lock_guard<std::mutex> lock(registration_mutex_);
+Status Agent::DeregisterServiceLocked(const std::string& service_id) {
   Result<std::vector<std::string>> removed = state_->RemoveService(service_id);
   if (!removed.ok()) {
     if (removed.status().code() != StatusCode::kNotFound) return removed.status();
@@ -216,8 +249,7 @@ Status Agent::DeregisterService(const std::string& service_id) {
   return Status::Ok();
 }
 
-Status Agent::RegisterCheck(http::AgentCheck check) {
-  std::lock_guard<std::mutex> lock(registration_mutex_);
+Status Agent::RegisterCheckLocked(http::AgentCheck check) {
   RETURN_IF_ERROR(CheckAllowed(check));
   const std::string& service_id = check.check.service_id;
   if (!service_id.empty() && !state_->Service(service_id)) {
@@ -226,8 +258,7 @@ Status Agent::RegisterCheck(http::AgentCheck check) {
   return AddCheck(std::move(check));
 }
 
-Status Agent::DeregisterCheck(const std::string& check_id) {
-  std::lock_guard<std::mutex> lock(registration_mutex_);
+Status Agent::DeregisterCheckLocked(const std::string& check_id) {
   runner_->Remove(check_id);
   Status removed = state_->RemoveCheck(check_id);
   if (removed.code() == StatusCode::kNotFound) {
@@ -235,6 +266,117 @@ Status Agent::DeregisterCheck(const std::string& check_id) {
                     "\". Ensure that the check ID is passed, not the check name.");
   }
   return removed;
+}
+
+Status Agent::ReleaseFromConfig(std::set<std::string>& owned, const std::string& id) {
+  if (owned.erase(id) == 0) return Status::Ok();
+  return state_->SaveConfigIds(config_ids_);
+}
+
+// ---- -config-dir ----
+
+Status Agent::Reload() {
+  if (options_.config_dir.empty()) return Status::Ok();
+  Result<ConfigDefinitions> definitions = LoadConfigDir(options_.config_dir);
+  std::lock_guard<std::mutex> lock(registration_mutex_);
+  std::map<std::string, std::string> check_owners;  // check id -> service id ("": node)
+  Status applies =
+      definitions.ok() ? CheckConfigApplies(*definitions, &check_owners) : definitions.status();
+  if (!applies.ok()) {
+    return FailedPrecondition("-config-dir: " + applies.message() + "; nothing was changed");
+  }
+  LocalState::ConfigIds wanted;
+  for (const http::AgentServiceRegistration& service : definitions->services) {
+    wanted.services.insert(service.service.id);
+  }
+  for (const auto& [check_id, service_id] : check_owners) wanted.checks.insert(check_id);
+  // Owned by the files from here: should the agent stop half-way, the next start or
+  // reload still knows to remove what the files no longer define.
+  LocalState::ConfigIds owned = wanted;
+  owned.services.insert(config_ids_.services.begin(), config_ids_.services.end());
+  owned.checks.insert(config_ids_.checks.begin(), config_ids_.checks.end());
+  RETURN_IF_ERROR(state_->SaveConfigIds(owned));
+  config_ids_ = std::move(owned);
+
+  Result<int> removed = RemoveConfigLeftovers(wanted, check_owners);
+  if (!removed.ok()) return removed.status();
+  for (http::AgentServiceRegistration& service : definitions->services) {
+    RETURN_IF_ERROR(RegisterServiceLocked(std::move(service)));
+  }
+  for (http::AgentCheck& check : definitions->checks) {
+    RETURN_IF_ERROR(RegisterCheckLocked(std::move(check)));
+  }
+  RETURN_IF_ERROR(state_->SaveConfigIds(wanted));
+  config_ids_ = std::move(wanted);
+  LOG(INFO) << "agent: loaded -config-dir " << options_.config_dir << ": services "
+            << config_ids_.services.size() << ", checks " << config_ids_.checks.size()
+            << ", removed " << *removed;
+  return Status::Ok();
+}
+
+Result<int> Agent::RemoveConfigLeftovers(const LocalState::ConfigIds& wanted,
+                                         const std::map<std::string, std::string>& check_owners) {
+  int removed = 0;
+  for (const std::string& id : config_ids_.checks) {
+    if (wanted.checks.count(id) > 0 || !state_->Check(id)) continue;
+    RETURN_IF_ERROR(DeregisterCheckLocked(id));
+    ++removed;
+  }
+  for (const std::string& id : config_ids_.services) {
+    if (wanted.services.count(id) > 0 || !state_->Service(id)) continue;
+    RETURN_IF_ERROR(DeregisterServiceLocked(id));
+    ++removed;
+  }
+  // A check the files move to another service (or to the node) leaves its old one first.
+  for (const auto& [check_id, service_id] : check_owners) {
+    std::optional<http::AgentCheck> existing = state_->Check(check_id);
+    if (existing && existing->check.service_id != service_id) {
+      RETURN_IF_ERROR(DeregisterCheckLocked(check_id));
+    }
+  }
+  return removed;
+}
+
+Status Agent::CheckConfigApplies(const ConfigDefinitions& definitions,
+                                 std::map<std::string, std::string>* owners) const {
+  std::set<std::string> services;
+  std::map<std::string, std::string>& check_owners = *owners;
+  for (const http::AgentServiceRegistration& service : definitions.services) {
+    if (!services.insert(service.service.id).second) {
+      return InvalidArgument("service ID \"" + service.service.id + "\" is defined twice");
+    }
+    for (const http::AgentCheck& check : service.checks) {
+      RETURN_IF_ERROR(CheckAllowed(check));
+      if (!check_owners.emplace(check.check.check_id, service.service.id).second) {
+        return InvalidArgument("check ID \"" + check.check.check_id + "\" is defined twice");
+      }
+    }
+  }
+  for (const http::AgentCheck& check : definitions.checks) {
+    RETURN_IF_ERROR(CheckAllowed(check));
+    const std::string& service_id = check.check.service_id;
+    const bool service_stays =
+        services.count(service_id) > 0 ||
+        (state_->Service(service_id) && config_ids_.services.count(service_id) == 0);
+    if (!service_id.empty() && !service_stays) {
+      return InvalidArgument("check \"" + check.check.check_id + "\": ServiceID \"" + service_id +
+                             "\" does not exist");
+    }
+    if (!check_owners.emplace(check.check.check_id, service_id).second) {
+      return InvalidArgument("check ID \"" + check.check.check_id + "\" is defined twice");
+    }
+  }
+  // A check the files define must not take over another owner's check of the API.
+  for (const auto& [check_id, service_id] : check_owners) {
+    std::optional<http::AgentCheck> existing = state_->Check(check_id);
+    if (existing && existing->check.service_id != service_id &&
+        config_ids_.checks.count(check_id) == 0 &&
+        config_ids_.services.count(existing->check.service_id) == 0) {
+      return InvalidArgument("check ID \"" + check_id +
+                             "\" is already registered for another service or the node");
+    }
+  }
+  return Status::Ok();
 }
 
 Status Agent::UpdateTtlCheck(const std::string& check_id, store::HealthStatus status,

@@ -12,25 +12,29 @@
 //    server's own agent: the server's node is the servers' business);
 //  - the Upstream link and the UpstreamForwarder (agent cache) for the HTTP server.
 //
-// Lifecycle: Open (restores agent.db), register config-dir definitions, Start, serve,
-// then Leave (deregisters the node; calls on_leave) or just Stop.
+// Lifecycle: Open (restores agent.db), Reload (the -config-dir definitions), Start,
+// serve, then Leave (deregisters the node; calls on_leave) or just Stop. Reload again on
+// SIGHUP or PUT /v1/agent/reload.
 // Thread-safety: the LocalAgent methods from any thread; Open/Start/Stop from one.
 #pragma once
 
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
-#include <stop_token>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
+#include <set>
+#include <stop_token>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "agent/anti_entropy.h"
 #include "agent/check_runner.h"
+#include "agent/config_dir.h"
 #include "agent/forwarder.h"
 #include "agent/local_state.h"
 #include "agent/scheduler.h"
@@ -46,6 +50,7 @@ struct AgentOptions {
   std::string data_dir;                       // holds agent.db
   std::string advertise_address = "127.0.0.1";  // the node's Address in the catalog
   std::vector<std::string> servers;           // HTTP addresses ("host:port") upstream
+  std::string config_dir;  // service and check definitions (agent/config_dir.h); may be ""
   std::string datacenter = "dc1";
   store::StringMap node_meta;
   bool server = false;  // a server's own agent
@@ -100,6 +105,15 @@ class Agent final : public http::LocalAgent {
                                const std::string& reason) override;
   Result<std::vector<http::AgentMember>> Members() override;
   Status Leave() override;
+  // Reads the -config-dir files again and makes the agent hold what they define: new and
+  // changed definitions are registered (a check registered again keeps its status), and
+  // services and checks (those of a service's definition too) that came from the files
+  // and are gone from them are removed.
+  // What was registered through the API is left alone, unless the files define the same
+  // id (they then own it, until the API registers it again). FailedPrecondition naming
+  // the file when a file is bad or a definition cannot be applied; nothing changes then.
+  // OK and nothing to do without a -config-dir.
+  Status Reload() override;
   std::uint64_t LocalChanges() override;
   void WaitForLocalChange(std::uint64_t seen, std::chrono::steady_clock::time_point deadline,
                           std::stop_token stop) override;
@@ -110,6 +124,24 @@ class Agent final : public http::LocalAgent {
 
   Status CheckAllowed(const http::AgentCheck& check) const;
   Status AddCheck(http::AgentCheck check);
+  // The registrations themselves. REQUIRES: registration_mutex_.
+  Status RegisterServiceLocked(http::AgentServiceRegistration registration);
+  Status DeregisterServiceLocked(const std::string& service_id);
+  Status RegisterCheckLocked(http::AgentCheck check);
+  Status DeregisterCheckLocked(const std::string& check_id);
+  // An id registered or removed through the API is no longer the files'.
+  // REQUIRES: registration_mutex_.
+  Status ReleaseFromConfig(std::set<std::string>& owned, const std::string& id);
+  // Removes what the files owned and no longer define (`wanted`), and the checks they
+  // move to another owner; returns how many services and checks went.
+  // REQUIRES: registration_mutex_.
+  Result<int> RemoveConfigLeftovers(const LocalState::ConfigIds& wanted,
+                                    const std::map<std::string, std::string>& check_owners);
+  // Why `definitions` cannot be applied over what the agent holds, or OK; fills `owners`
+  // with each check id the files define and its service id ("" for the node).
+  // REQUIRES: registration_mutex_.
+  Status CheckConfigApplies(const ConfigDefinitions& definitions,
+                            std::map<std::string, std::string>* owners) const;
   void RequestSync(bool full);
   void SyncLoop();
   void HeartbeatLoop();
@@ -127,6 +159,7 @@ class Agent final : public http::LocalAgent {
   std::unique_ptr<CheckRunner> runner_;
 
   std::mutex registration_mutex_;  // one registration at a time, so checks follow services
+  LocalState::ConfigIds config_ids_;  // guarded by registration_mutex_: what the files own
 
   std::mutex changes_mutex_;
   std::condition_variable changes_cv_;

@@ -59,18 +59,25 @@ Status AgentDb::Prepare() {
 }
 
 Result<std::string> AgentDb::NodeId(const std::function<std::string()>& generate) {
-  {
-    sqlite::SqliteStatement::ResetGuard reset(get_meta_);
-    get_meta_.BindBlob(1, "node_id");
-    Result<bool> row = get_meta_.Step();
-    if (!row.ok()) return row.status();
-    if (*row) return std::string(get_meta_.ColumnBlob(0));
-  }
+  Result<std::string> stored = Meta("node_id");
+  if (!stored.ok() || !stored->empty()) return stored;
   const std::string id = generate();
-  put_meta_.BindBlob(1, "node_id");
-  put_meta_.BindBlob(2, id);
-  RETURN_IF_ERROR(put_meta_.Run());
+  RETURN_IF_ERROR(PutMeta("node_id", id));
   return id;
+}
+
+Result<std::string> AgentDb::Meta(const std::string& key) {
+  sqlite::SqliteStatement::ResetGuard reset(get_meta_);
+  get_meta_.BindBlob(1, key);
+  Result<bool> row = get_meta_.Step();
+  if (!row.ok()) return row.status();
+  return *row ? std::string(get_meta_.ColumnBlob(0)) : std::string();
+}
+
+Status AgentDb::PutMeta(const std::string& key, const std::string& value) {
+  put_meta_.BindBlob(1, key);
+  put_meta_.BindBlob(2, value);
+  return put_meta_.Run();
 }
 
 Status AgentDb::PutRow(sqlite::SqliteStatement& statement, const std::string& id,

@@ -1,7 +1,8 @@
 // AgentDb: the agent's durable state in <data-dir>/agent.db (SQLite, WAL,
 // synchronous=FULL): the node ID chosen on first start, and the services and checks
 // registered with this agent, so that a restarted agent brings them back without the
-// applications registering again (docs/agent.md, "Local state").
+// applications registering again (docs/agent.md, "Local state"), and which of them came
+// from -config-dir files.
 //
 // Rows hold a service or check in the store's own binary encoding (a CatalogRegister
 // command, store/command.h), so every field survives exactly; the agent's own check
@@ -30,6 +31,10 @@ class AgentDb {
 
   // The node ID (a UUID) kept in the database; `generate` makes one on first call.
   Result<std::string> NodeId(const std::function<std::string()>& generate);
+
+  // A value of the meta table; "" when the key is absent.
+  Result<std::string> Meta(const std::string& key);
+  Status PutMeta(const std::string& key, const std::string& value);
 
   Status PutService(const store::NodeService& service);
   Status DeleteService(const std::string& service_id);

@@ -2,10 +2,16 @@
 
 #include <utility>
 
+#include <nlohmann/json.hpp>
+
 namespace roster::agent {
 namespace {
 
+using Json = nlohmann::json;
+
 constexpr std::int64_t kNsPerMs = 1'000'000;
+// AgentDb meta key of ConfigIds: {"services": [ids], "checks": [ids]}.
+constexpr const char* kConfigIdsKey = "config_ids";
 
 // What the agent and the catalog must agree on for a check; the definition is left
 // out (the catalog only keeps it, and any change to it is a registration, which
@@ -56,6 +62,32 @@ Status LocalState::Restore() {
   }
   node_in_sync_ = false;
   return Status::Ok();
+}
+
+Result<LocalState::ConfigIds> LocalState::LoadConfigIds() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  Result<std::string> text = db_->Meta(kConfigIdsKey);
+  if (!text.ok()) return text.status();
+  ConfigIds ids;
+  if (text->empty()) return ids;
+  const Json json = Json::parse(*text, nullptr, /*allow_exceptions=*/false);
+  if (!json.is_object() || !json.contains("services") || !json.contains("checks") ||
+      !json["services"].is_array() || !json["checks"].is_array()) {
+    return Corruption(std::string("agent.db: meta ") + kConfigIdsKey + " is not valid");
+  }
+  for (const Json& id : json["services"]) {
+    if (id.is_string()) ids.services.insert(id.get<std::string>());
+  }
+  for (const Json& id : json["checks"]) {
+    if (id.is_string()) ids.checks.insert(id.get<std::string>());
+  }
+  return ids;
+}
+
+Status LocalState::SaveConfigIds(const ConfigIds& ids) {
+  const Json json = {{"services", ids.services}, {"checks", ids.checks}};
+  std::lock_guard<std::mutex> lock(mutex_);
+  return db_->PutMeta(kConfigIdsKey, json.dump());
 }
 
 Status LocalState::PutService(const store::NodeService& service,

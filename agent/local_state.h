@@ -75,6 +75,17 @@ class LocalState {
   std::vector<http::AgentCheck> AgentChecks() const;
   std::vector<std::string> ChecksOfService(const std::string& service_id) const;
 
+  // The ids of the services and checks (standalone, or in a service's definition) that
+  // came from -config-dir files rather than the API (Agent::Reload), kept in AgentDb so that a restart or a reload
+  // removes those whose definitions are gone from the files.
+  struct ConfigIds {
+    std::set<std::string> services;
+    std::set<std::string> checks;
+    bool operator==(const ConfigIds&) const = default;
+  };
+  Result<ConfigIds> LoadConfigIds() const;
+  Status SaveConfigIds(const ConfigIds& ids);
+
   // Services with a check that has been critical longer than its
   // DeregisterCriticalServiceAfter.
   std::vector<std::string> ServicesToReap() const;

@@ -13,7 +13,6 @@
 #include <vector>
 
 #include "agent/agent.h"
-#include "agent/config_dir.h"
 #include "agent/dns_catalog.h"
 #include "base/check.h"
 #include "base/clock.h"
@@ -71,6 +70,7 @@ Result<agent::AgentOptions> ParseAgentOptions(const Flags& flags, int* http_port
   options.data_dir = flags.Get("data-dir");
   options.advertise_address = flags.Get("bind", "127.0.0.1");
   options.datacenter = flags.Get("datacenter", "dc1");
+  options.config_dir = flags.Get("config-dir");
   options.enable_script_checks = flags.GetBool("enable-script-checks");
   for (const std::string& value : flags.GetAll("join")) {
     std::size_t start = 0;
@@ -95,20 +95,6 @@ Result<agent::AgentOptions> ParseAgentOptions(const Flags& flags, int* http_port
     return InvalidArgument("-join is required: the HTTP address of at least one server");
   }
   return options;
-}
-
-// Registers the -config-dir definitions; a bad file stops the start (as in Consul).
-Status RegisterConfigDir(const std::string& dir, agent::Agent& local_agent) {
-  if (dir.empty()) return Status::Ok();
-  Result<agent::ConfigDefinitions> definitions = agent::LoadConfigDir(dir);
-  if (!definitions.ok()) return definitions.status();
-  for (http::AgentServiceRegistration& service : definitions->services) {
-    RETURN_IF_ERROR(local_agent.RegisterService(std::move(service)));
-  }
-  for (http::AgentCheck& check : definitions->checks) {
-    RETURN_IF_ERROR(local_agent.RegisterCheck(std::move(check)));
-  }
-  return Status::Ok();
 }
 
 }  // namespace
@@ -159,9 +145,10 @@ int RunAgent(const std::vector<std::string>& args) {
                  local_agent.status().ToString().c_str());
     return 1;
   }
-  Status configured = RegisterConfigDir(flags->Get("config-dir"), **local_agent);
+  // The -config-dir definitions; a bad file stops the start (as in Consul).
+  Status configured = (*local_agent)->Reload();
   if (!configured.ok()) {
-    std::fprintf(stderr, "roster: -config-dir: %s\n", configured.message().c_str());
+    std::fprintf(stderr, "roster: %s\n", configured.message().c_str());
     return 1;
   }
   http::HttpOptions http_options;
@@ -195,7 +182,10 @@ int RunAgent(const std::vector<std::string>& args) {
               http_server.port(), dns->banner.c_str(), servers.c_str(),
               options->data_dir.c_str());
   std::fflush(stdout);
-  const int signal_number = WaitForStopSignal();
+  const int signal_number = WaitForStopSignal([&local_agent] {
+    Status reloaded = (*local_agent)->Reload();
+    if (!reloaded.ok()) LOG(ERROR) << "SIGHUP: reload failed: " << reloaded.message();
+  });
   LOG(INFO) << "received signal " << signal_number << ", shutting down";
   if (!(*local_agent)->left()) {
     Status left = (*local_agent)->Leave();

@@ -1,5 +1,5 @@
 // roster members, services register|deregister, catalog services|nodes|datacenters,
-// maint and leave: clients of the HTTP API with the flags and output of the consul
+// maint, leave and reload: clients of the HTTP API with the flags and output of the consul
 // commands of the same names (docs/cli.md). Registrations go to the agent the command
 // talks to (-http-addr), as with consul: the agent owns its node's services.
 #include <strings.h>
@@ -76,6 +76,21 @@ std::string MemberStatus(int status) {
     case 4: return "failed";
     default: return "none";
   }
+}
+
+// `roster <command> [-http-addr HOST:PORT]`: an empty PUT to the agent, printing
+// `done` (consul's words) on 200 and the agent's answer otherwise.
+int PutToAgent(const std::vector<std::string>& args, const std::string& command,
+               const std::string& path, const char* done) {
+  const std::string usage = "usage: roster " + command + " [-http-addr HOST:PORT]\n";
+  Result<Flags> flags = ParseOrUsage(args, {"http-addr"}, {});
+  if (!flags.ok() || !flags->positional().empty()) return Usage(usage.c_str());
+  client::HttpClient http(client::HttpClient::DefaultAddress(flags->Get("http-addr")));
+  Result<client::Response> response = http.Put(path, "");
+  if (!response.ok()) return Fail(response.status().message());
+  if (response->status != 200) return FailResponse(*response);
+  std::printf("%s\n", done);
+  return 0;
 }
 
 }  // namespace
@@ -432,15 +447,11 @@ int RunMaint(const std::vector<std::string>& args) {
 // ---- roster leave ---------------------------------------------------------------------
 
 int RunLeave(const std::vector<std::string>& args) {
-  constexpr const char* kUsage = "usage: roster leave [-http-addr HOST:PORT]\n";
-  Result<Flags> flags = ParseOrUsage(args, {"http-addr"}, {});
-  if (!flags.ok() || !flags->positional().empty()) return Usage(kUsage);
-  client::HttpClient http(client::HttpClient::DefaultAddress(flags->Get("http-addr")));
-  Result<client::Response> response = http.Put("/v1/agent/leave", "");
-  if (!response.ok()) return Fail(response.status().message());
-  if (response->status != 200) return FailResponse(*response);
-  std::printf("Graceful leave complete\n");
-  return 0;
+  return PutToAgent(args, "leave", "/v1/agent/leave", "Graceful leave complete");
+}
+
+int RunReload(const std::vector<std::string>& args) {
+  return PutToAgent(args, "reload", "/v1/agent/reload", "Configuration reload triggered");
 }
 
 }  // namespace roster::cli

@@ -18,11 +18,12 @@ int RunLock(const std::vector<std::string>& args);
 int RunElect(const std::vector<std::string>& args);
 int RunWatch(const std::vector<std::string>& args);
 // Service discovery (cli/catalog_command.cc): members, services register|deregister,
-// catalog services|nodes|datacenters, maint, leave.
+// catalog services|nodes|datacenters, maint, leave, reload.
 int RunMembers(const std::vector<std::string>& args);
 int RunServices(const std::vector<std::string>& args);
 int RunCatalog(const std::vector<std::string>& args);
 int RunMaint(const std::vector<std::string>& args);
 int RunLeave(const std::vector<std::string>& args);
+int RunReload(const std::vector<std::string>& args);
 
 }  // namespace roster::cli

@@ -10,6 +10,7 @@ sigset_t StopSignals() {
   sigemptyset(&signals);
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGHUP);
   return signals;
 }
 
@@ -20,11 +21,14 @@ void BlockStopSignals() {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 }
 
-int WaitForStopSignal() {
+int WaitForStopSignal(const std::function<void()>& on_reload) {
   const sigset_t signals = StopSignals();
-  int received = 0;
-  sigwait(&signals, &received);
-  return received;
+  for (;;) {
+    int received = 0;
+    sigwait(&signals, &received);
+    if (received != SIGHUP) return received;
+    on_reload();
+  }
 }
 
 LogLevel ParseLogLevel(std::string_view text) {

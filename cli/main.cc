@@ -24,6 +24,7 @@ void PrintUsage() {
                "  catalog services|nodes|datacenters  what the catalog holds\n"
                "  maint [-enable|-disable]     maintenance mode of this node or a service\n"
                "  leave                        make the agent leave the cluster and exit\n"
+               "  reload                       make the agent re-read its -config-dir\n"
                "  operator raft list-peers|remove-peer\n");
 }
 
@@ -49,6 +50,7 @@ int main(int argc, char** argv) {
   if (command == "catalog") return roster::cli::RunCatalog(args);
   if (command == "maint") return roster::cli::RunMaint(args);
   if (command == "leave") return roster::cli::RunLeave(args);
+  if (command == "reload") return roster::cli::RunReload(args);
   if (command == "-h" || command == "--help" || command == "help") {
     PrintUsage();
     return 0;

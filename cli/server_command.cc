@@ -250,7 +250,8 @@ int RunServer(const std::vector<std::string>& args, bool dev) {
               http_server.port(), dns->banner.c_str(), (*node)->server_address().c_str(),
               options.data_dir.c_str());
   std::fflush(stdout);
-  const int signal_number = WaitForStopSignal();
+  const int signal_number = WaitForStopSignal(
+      [] { LOG(INFO) << "received SIGHUP: a server has no -config-dir to reload"; });
   LOG(INFO) << "received signal " << signal_number << ", shutting down";
   if (dns->server != nullptr) dns->server->Stop();
   http_server.Stop();

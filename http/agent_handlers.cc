@@ -275,4 +275,8 @@ Reply HandleAgentLeave(const AgentHandlerContext& context, const ApiRequest& /*r
   return EmptyOr(context.agent.Leave());
 }
 
+Reply HandleAgentReload(const AgentHandlerContext& context, const ApiRequest& /*request*/) {
+  return EmptyOr(context.agent.Reload());
+}
+
 }  // namespace roster::http

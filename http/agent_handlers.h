@@ -54,5 +54,7 @@ Reply HandleAgentHealthServiceByName(const AgentHandlerContext& context, const A
 
 // PUT /v1/agent/leave.
 Reply HandleAgentLeave(const AgentHandlerContext& context, const ApiRequest& request);
+// PUT /v1/agent/reload: 200, or 500 with why the -config-dir could not be applied.
+Reply HandleAgentReload(const AgentHandlerContext& context, const ApiRequest& request);
 
 }  // namespace roster::http

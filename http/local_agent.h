@@ -125,6 +125,10 @@ class LocalAgent {
   // asks the process to exit. PUT /v1/agent/force-leave/:node is the servers' business
   // and is forwarded.
   virtual Status Leave() = 0;
+
+  // PUT /v1/agent/reload (and SIGHUP): reads the agent's -config-dir service and check
+  // definitions again and applies them. An error (a bad file) changes nothing.
+  virtual Status Reload() = 0;
 };
 
 // A request as it came in, to be sent on to a server unchanged (agent processes).

@@ -114,6 +114,7 @@ const std::vector<Route>& AgentRoutes() {
       {"/v1/agent/health/service/id/", true, {"GET"}, nullptr, HandleAgentHealthServiceById},
       {"/v1/agent/health/service/name/", true, {"GET"}, nullptr, HandleAgentHealthServiceByName},
       {"/v1/agent/leave", false, {"PUT"}, nullptr, HandleAgentLeave},
+      {"/v1/agent/reload", false, {"PUT"}, nullptr, HandleAgentReload},
   };
   // clang-format on
   return routes;

@@ -268,6 +268,11 @@ class Server:
         self.note("sending SIGSTOP to")
         self._process.send_signal(signal.SIGSTOP)
 
+    def send_signal(self, signal_number):
+        """A signal the process is to live through (SIGHUP: reload)."""
+        self.note(f"sending {signal.Signals(signal_number).name} to")
+        self._process.send_signal(signal_number)
+
     def stop(self):
         """SIGTERM and wait for a clean exit; a server that hangs or fails to exit cleanly
         is reported (and killed if it hangs)."""

@@ -413,6 +413,19 @@ TEST_CASE("agent/leave asks the agent to leave; PUT only") {
   CHECK(server.agent.calls() == std::vector<std::string>{"Leave"});
 }
 
+TEST_CASE("agent/reload asks the agent to reload; its failure is a 500 saying why") {
+  AgentTestServer server;
+  auto client = server.Client();
+  CHECK(client.Get("/v1/agent/reload")->status == 405);
+  CHECK(Put(client, "/v1/agent/reload")->status == 200);
+  server.agent.reload_status =
+      FailedPrecondition("-config-dir: web.json: Missing service name; nothing was changed");
+  auto failed = Put(client, "/v1/agent/reload");
+  CHECK(failed->status == 500);
+  CHECK(failed->body == "-config-dir: web.json: Missing service name; nothing was changed");
+  CHECK(server.agent.calls() == std::vector<std::string>{"Reload", "Reload"});
+}
+
 TEST_CASE("a server without an agent answers agent/self from the Backend, the rest 404") {
   TestServer server;
   auto client = server.Client();

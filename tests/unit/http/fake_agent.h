@@ -141,6 +141,12 @@ class FakeLocalAgent final : public LocalAgent {
     calls_.push_back("Leave");
     return Status::Ok();
   }
+  Status Reload() override {
+    std::lock_guard<std::mutex> lock(mutex_);
+    calls_.push_back("Reload");
+    return reload_status;
+  }
+  Status reload_status = Status::Ok();  // what Reload answers
   // Register and deregister a service count as changes.
   std::uint64_t LocalChanges() override {
     std::lock_guard<std::mutex> lock(mutex_);
