@@ -276,9 +276,11 @@ Status Agent::ReleaseFromConfig(std::set<std::string>& owned, const std::string&
 // ---- -config-dir ----
 
 Status Agent::Reload() {
-  if (options_.config_dir.empty()) return Status::Ok();
-  Result<ConfigDefinitions> definitions = LoadConfigDir(options_.config_dir);
+  // Without a -config-dir the files define nothing: what they defined before goes.
+  Result<ConfigDefinitions> definitions =
+      options_.config_dir.empty() ? ConfigDefinitions{} : LoadConfigDir(options_.config_dir);
   std::lock_guard<std::mutex> lock(registration_mutex_);
+  if (options_.config_dir.empty() && config_ids_ == LocalState::ConfigIds{}) return Status::Ok();
   std::map<std::string, std::string> check_owners;  // check id -> service id ("": node)
   Status applies =
       definitions.ok() ? CheckConfigApplies(*definitions, &check_owners) : definitions.status();
@@ -295,7 +297,7 @@ Status Agent::Reload() {
   LocalState::ConfigIds owned = wanted;
   owned.services.insert(config_ids_.services.begin(), config_ids_.services.end());
   owned.checks.insert(config_ids_.checks.begin(), config_ids_.checks.end());
-  RETURN_IF_ERROR(state_->SaveConfigIds(owned));
+  if (owned != config_ids_) RETURN_IF_ERROR(state_->SaveConfigIds(owned));
   config_ids_ = std::move(owned);
 
   Result<int> removed = RemoveConfigLeftovers(wanted, check_owners);
@@ -306,9 +308,9 @@ Status Agent::Reload() {
   for (http::AgentCheck& check : definitions->checks) {
     RETURN_IF_ERROR(RegisterCheckLocked(std::move(check)));
   }
-  RETURN_IF_ERROR(state_->SaveConfigIds(wanted));
+  if (wanted != config_ids_) RETURN_IF_ERROR(state_->SaveConfigIds(wanted));
   config_ids_ = std::move(wanted);
-  LOG(INFO) << "agent: loaded -config-dir " << options_.config_dir << ": services "
+  LOG(INFO) << "agent: loaded -config-dir \"" << options_.config_dir << "\": services "
             << config_ids_.services.size() << ", checks " << config_ids_.checks.size()
             << ", removed " << *removed;
   return Status::Ok();

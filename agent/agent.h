@@ -112,7 +112,7 @@ class Agent final : public http::LocalAgent {
   // What was registered through the API is left alone, unless the files define the same
   // id (they then own it, until the API registers it again). FailedPrecondition naming
   // the file when a file is bad or a definition cannot be applied; nothing changes then.
-  // OK and nothing to do without a -config-dir.
+  // Without a -config-dir the files define nothing, so what they defined before goes.
   Status Reload() override;
   std::uint64_t LocalChanges() override;
   void WaitForLocalChange(std::uint64_t seen, std::chrono::steady_clock::time_point deadline,

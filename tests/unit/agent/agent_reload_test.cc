@@ -25,6 +25,9 @@ class ConfiguredAgent {
     std::filesystem::create_directories(config_dir());
   }
 
+  // The next Open passes -config-dir, or not.
+  void set_with_config_dir(bool with) { with_config_dir_ = with; }
+
   std::string config_dir() const { return dir_ / "config"; }
 
   void Write(const std::string& name, const std::string& text) const {
@@ -65,7 +68,7 @@ class ConfiguredAgent {
   }
 
  private:
-  const bool with_config_dir_;
+  bool with_config_dir_;
   TempDir dir_;
   FakeClock clock_;
   std::unique_ptr<Agent> agent_;
@@ -239,6 +242,17 @@ TEST_CASE("A check moved by the files to another service follows them", "[agent]
   REQUIRE(agent.Reload().ok());
   REQUIRE(configured.Check("web-ttl").has_value());
   CHECK(configured.Check("web-ttl")->service_id == "web-2");
+}
+
+TEST_CASE("Restarted without its -config-dir, the agent drops what the files defined", "[agent]") {
+  ConfiguredAgent configured;
+  configured.Write("web.json", kWeb);
+  REQUIRE(configured.Open().Reload().ok());
+  REQUIRE(configured.Open().RegisterService(ApiService("api-1")).ok());
+  configured.set_with_config_dir(false);
+  REQUIRE(configured.Open().Reload().ok());
+  CHECK(configured.ServiceIds() == Ids{"api-1"});
+  CHECK(configured.CheckIds().empty());
 }
 
 TEST_CASE("Without a -config-dir a reload has nothing to do", "[agent]") {
