@@ -108,9 +108,9 @@ class Agent final : public http::LocalAgent {
   // Reads the -config-dir files again and makes the agent hold what they define: new and
   // changed definitions are registered (a check registered again keeps its status), and
   // services and checks (those of a service's definition too) that came from the files
-  // and are gone from them are removed.
-  // What was registered through the API is left alone, unless the files define the same
-  // id (they then own it, until the API registers it again). FailedPrecondition naming
+  // and are gone from them are removed. What was registered through the API is left
+  // alone, unless the files define the same id (they then own it, until the API
+  // registers it again). FailedPrecondition naming
   // the file when a file is bad or a definition cannot be applied; nothing changes then.
   // Without a -config-dir the files define nothing, so what they defined before goes.
   Status Reload() override;

@@ -76,8 +76,8 @@ class LocalState {
   std::vector<std::string> ChecksOfService(const std::string& service_id) const;
 
   // The ids of the services and checks (standalone, or in a service's definition) that
-  // came from -config-dir files rather than the API (Agent::Reload), kept in AgentDb so that a restart or a reload
-  // removes those whose definitions are gone from the files.
+  // came from -config-dir files rather than the API (Agent::Reload), kept in AgentDb so
+  // that a restart or a reload removes those whose definitions are gone from the files.
   struct ConfigIds {
     std::set<std::string> services;
     std::set<std::string> checks;
