@@ -181,11 +181,15 @@ Status Agent::AddCheck(http::AgentCheck check) {
 
 Status Agent::RegisterService(http::AgentServiceRegistration registration) {
   std::lock_guard<std::mutex> lock(registration_mutex_);
-  const http::AgentServiceRegistration copy = registration;
+  const std::string service_id = registration.service.id;
+  std::vector<std::string> check_ids;
+  for (const http::AgentCheck& check : registration.checks) {
+    check_ids.push_back(check.check.check_id);
+  }
   RETURN_IF_ERROR(RegisterServiceLocked(std::move(registration)));
-  RETURN_IF_ERROR(ReleaseFromConfig(config_ids_.services, copy.service.id));
-  for (const http::AgentCheck& check : copy.checks) {
-    RETURN_IF_ERROR(ReleaseFromConfig(config_ids_.checks, check.check.check_id));
+  RETURN_IF_ERROR(ReleaseFromConfig(config_ids_.services, service_id));
+  for (const std::string& check_id : check_ids) {
+    RETURN_IF_ERROR(ReleaseFromConfig(config_ids_.checks, check_id));
   }
   return Status::Ok();
 }

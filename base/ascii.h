@@ -1,5 +1,5 @@
 // ASCII protocol tokens (HTTP header names and values, query parameters, indexes):
-// case-insensitive comparisons and decimal numbers. Not for text in general: no locale,
+// case-insensitive comparisons, hex digits and decimal numbers. Not for text in general: no locale,
 // bytes above 0x7f compare as is.
 #pragma once
 
@@ -13,6 +13,10 @@ namespace roster {
 
 inline char AsciiLower(char c) {
   return static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+}
+
+inline bool IsAsciiHexDigit(char c) {
+  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
 }
 
 inline bool EqualsIgnoringCase(std::string_view a, std::string_view b) {

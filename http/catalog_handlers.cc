@@ -4,7 +4,6 @@
 // Consul's state store uses (store/catalog.h): the nodes or services table for the
 // lists, the per-service-name index for one service, the per-node index for one node.
 // Also /v1/coordinate/*, which has no coordinates to give (below).
-#include <cctype>
 #include <map>
 #include <memory>
 #include <set>
@@ -84,7 +83,7 @@ constexpr std::size_t kNodeIdPrefixMin = 2;
 bool IsNodeIdPrefix(std::string_view text) {
   if (text.size() < kNodeIdPrefixMin || text.size() > 36) return false;
   for (char c : text) {
-    if (!std::isxdigit(static_cast<unsigned char>(c)) && c != '-') return false;
+    if (!IsAsciiHexDigit(c) && c != '-') return false;
   }
   return true;
 }
@@ -287,7 +286,8 @@ Reply HandleCoordinateNodes(const HandlerContext& context, const ApiRequest& req
 }
 
 Reply HandleCoordinateNode(const HandlerContext& context, const ApiRequest& request) {
-  const std::string node = request.path.substr(std::string_view("/v1/coordinate/node/").size());
+  constexpr std::string_view kCoordinateNodePrefix = "/v1/coordinate/node/";
+  const std::string node = request.path.substr(kCoordinateNodePrefix.size());
   if (node.empty()) return TextReply(400, "Missing node name");
   Result<CatalogReadParams> params = ParseCatalogRead(context, request);
   if (!params.ok()) return StatusReply(params.status());

@@ -278,8 +278,6 @@ Status ValidateMeta(const store::StringMap& meta) {
 
 namespace {
 
-bool IsHex(char c) { return std::isxdigit(static_cast<unsigned char>(c)) != 0; }
-
 // go-uuid's ParseUUID, with its texts.
 Status ValidateNodeId(const std::string& id) {
   if (id.size() != 36) return FailedPrecondition("Bad node ID: uuid string is wrong length");
@@ -290,7 +288,7 @@ Status ValidateNodeId(const std::string& id) {
     }
   }
   for (char c : id) {
-    if (c != '-' && !IsHex(c)) {
+    if (c != '-' && !IsAsciiHexDigit(c)) {
       char code[8];
       std::snprintf(code, sizeof(code), "%04X", static_cast<unsigned char>(c));
       return FailedPrecondition(std::string("Bad node ID: encoding/hex: invalid byte: U+") +

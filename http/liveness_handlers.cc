@@ -40,7 +40,8 @@ Reply HandleNodeLeave(const HandlerContext& context, const ApiRequest& request) 
 // its next heartbeat, as a Consul agent rejoins. ?prune (Consul: drop it from the
 // member list at once) needs nothing more; there is no WAN pool for ?wan.
 Reply HandleAgentForceLeave(const HandlerContext& context, const ApiRequest& request) {
-  const std::string node = request.path.substr(std::string_view("/v1/agent/force-leave/").size());
+  constexpr std::string_view kForceLeavePrefix = "/v1/agent/force-leave/";
+  const std::string node = request.path.substr(kForceLeavePrefix.size());
   if (node.empty()) return TextReply(400, "Missing node name");
   if (request.query.Has("wan")) return TextReply(400, "Roster has no WAN pool: drop ?wan");
   const Status left = context.backend.LeaveNode(node);

@@ -96,6 +96,11 @@ TEST_CASE("uint64 parameters follow strconv.ParseUint") {
   }
 }
 
+TEST_CASE("hex digits are ASCII 0-9, a-f and A-F only") {
+  for (char c : std::string_view("0123456789abcdefABCDEF")) CHECK(IsAsciiHexDigit(c));
+  for (char c : std::string_view("gG-/:@`\x80\xff ")) CHECK_FALSE(IsAsciiHexDigit(c));
+}
+
 TEST_CASE("query strings decode like Go's url.ParseQuery") {
   const Query query = Query::Parse("recurse&keys=&flags=42&sep=%2F&space=a+b&plus=a%2Bb&k=v=w");
   CHECK(query.Has("recurse"));
